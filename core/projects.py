@@ -1,0 +1,111 @@
+"""Projects: named working directories (spec B1, B2)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from core.errors import Conflict, NotFound, UserError
+from core.hub import Hub
+from core.models import Project, new_id
+from core.settings import Settings
+
+_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9 _.\-]{0,99}$")
+# Directories a project must never be: the agent runs tools with full access there.
+_SYSTEM_DIRS = {"/", "/bin", "/boot", "/dev", "/etc", "/lib", "/lib64", "/proc", "/root", "/run",
+                "/sbin", "/sys", "/usr", "/var", "/tmp", "/home", "/opt", "/srv", "/mnt", "/media"}
+
+
+def validate_name(name: str) -> str:
+    name = (name or "").strip()
+    if not name:
+        raise UserError("A project needs a name.")
+    if "/" in name or "\\" in name or "\x00" in name:
+        raise UserError("A project name cannot contain path separators.")
+    if ".." in name:
+        raise UserError("A project name cannot contain '..'.")
+    if not _NAME.match(name):
+        raise UserError("A project name may use letters, digits, spaces, '.', '-' and '_', "
+                        "must not start with '.', '-' or a space, and is at most 100 characters.")
+    return name
+
+
+def validate_external_path(raw: str) -> Path:
+    path = Path(raw).expanduser()
+    if not path.is_absolute():
+        raise UserError("An existing directory must be given as an absolute path.")
+    resolved = path.resolve()
+    if str(resolved) in _SYSTEM_DIRS or resolved == Path.home().resolve():
+        raise UserError(f"{resolved} is a system or home directory; choose a project directory inside it.")
+    if not resolved.is_dir():
+        raise UserError(f"{resolved} does not exist or is not a directory.")
+    return resolved
+
+
+class ProjectService:
+    def __init__(self, settings: Settings, store, hub: Hub) -> None:
+        self._settings = settings
+        self._store = store
+        self._hub = hub
+        self._projects = {p["id"]: Project.from_dict(p) for p in store.projects()}
+
+    def list(self, include_archived: bool = False) -> list[Project]:
+        projects = sorted(self._projects.values(), key=lambda p: p.name.lower())
+        return [p for p in projects if include_archived or not p.archived]
+
+    def get(self, project_id: str) -> Project:
+        try:
+            return self._projects[project_id]
+        except KeyError:
+            raise NotFound(f"No project with id {project_id!r}.") from None
+
+    def find_by_name(self, name: str) -> Project | None:
+        lowered = name.strip().lower()
+        return next((p for p in self._projects.values() if p.name.lower() == lowered), None)
+
+    def find_by_path(self, path: Path) -> Project | None:
+        target = str(path.resolve())
+        return next((p for p in self._projects.values() if p.path == target), None)
+
+    def create(self, name: str, path: str | None = None) -> Project:
+        name = validate_name(name)
+        if self.find_by_name(name):
+            raise Conflict(f"A project named {name!r} already exists.")
+        if path:
+            directory = validate_external_path(path)
+            external = True
+        else:
+            directory = (self._settings.projects_root / name).resolve()
+            external = False
+        owner = self.find_by_path(directory)
+        if owner:
+            raise Conflict(f"{directory} already belongs to project {owner.name!r}.")
+        directory.mkdir(parents=True, exist_ok=True)
+        project = Project(id=new_id(), name=name, path=str(directory), external=external)
+        self._save(project)
+        return project
+
+    def rename(self, project_id: str, name: str) -> Project:
+        """Only the display name changes: the CLI keys sessions by directory, so it stays put."""
+        project = self.get(project_id)
+        name = validate_name(name)
+        other = self.find_by_name(name)
+        if other and other.id != project_id:
+            raise Conflict(f"A project named {name!r} already exists.")
+        project.name = name
+        self._save(project)
+        return project
+
+    def set_archived(self, project_id: str, archived: bool) -> Project:
+        project = self.get(project_id)
+        project.archived = archived
+        self._save(project)
+        return project
+
+    def directory(self, project_id: str) -> Path:
+        return Path(self.get(project_id).path)
+
+    def _save(self, project: Project) -> None:
+        self._store.save_project(project.to_dict())
+        self._projects[project.id] = project
+        self._hub.publish_global({"kind": "project", "project": project.to_dict()})

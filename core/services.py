@@ -1,0 +1,50 @@
+"""The one place the domain is assembled: pages, the API, tests and benches all start here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from core.hub import Hub
+from core.projects import ProjectService
+from core.session_manager import SessionManager
+from core.settings import Settings
+from storage.event_log import EventLogStore
+from storage.state_store import StateStore
+
+
+@dataclass
+class Services:
+    settings: Settings
+    store: StateStore
+    logs: EventLogStore
+    hub: Hub
+    projects: ProjectService
+    jobs: SessionManager
+
+    @classmethod
+    def create(cls, settings: Settings) -> Services:
+        settings.projects_root.mkdir(parents=True, exist_ok=True)
+        store = StateStore(settings.state_dir / "state")
+        logs = EventLogStore(settings.state_dir / "logs")
+        hub = Hub()
+        projects = ProjectService(settings, store, hub)
+        jobs = SessionManager(settings, store, logs, hub, projects)
+        jobs.recover()
+        return cls(settings, store, logs, hub, projects, jobs)
+
+    def start(self) -> None:
+        """Background work that needs a running event loop."""
+        self.jobs.start_background()
+
+    async def archive_project(self, project_id: str):
+        """Archiving stops the project's live jobs first (spec B2); nothing is deleted."""
+        for job in self.jobs.list(project_id):
+            if self.jobs.is_live(job.id) or job.id in self.jobs.live:
+                await self.jobs.end_live(job.id)
+        return self.projects.set_archived(project_id, True)
+
+    def restore_project(self, project_id: str):
+        return self.projects.set_archived(project_id, False)
+
+    async def shutdown(self) -> None:
+        await self.jobs.shutdown()
