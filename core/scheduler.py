@@ -20,13 +20,21 @@ class Scheduler:
             return True
         return False
 
-    async def acquire(self, job_id: str) -> None:
+    def reserve(self, job_id: str) -> bool:
+        """Take a slot now, or join the queue at once (so its place shows before anyone awaits)."""
         if self.try_acquire(job_id):
+            return True
+        if job_id not in self._waiting:
+            self._waiting[job_id] = asyncio.get_running_loop().create_future()
+        return False
+
+    async def acquire(self, job_id: str) -> None:
+        if job_id not in self._waiting and self.try_acquire(job_id):
             return
+        self.reserve(job_id)
         future = self._waiting.get(job_id)
-        if future is None:
-            future = asyncio.get_running_loop().create_future()
-            self._waiting[job_id] = future
+        if future is None:  # handed a slot during reserve
+            return
         try:
             await future
         except asyncio.CancelledError:

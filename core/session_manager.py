@@ -254,10 +254,8 @@ class SessionManager:
         session = LiveSession(self, job, resume)
         if prompt:
             session.enqueue(prompt)
-            if not self.scheduler.try_acquire(job.id):
+            if not self.scheduler.reserve(job.id):
                 self._set_status(job, JobStatus.QUEUED)
-            else:
-                session.holds_slot = True
         self.live[job.id] = session
         session.start()
 
@@ -508,7 +506,7 @@ class SessionManager:
 
     async def acquire_slot(self, session: LiveSession) -> None:
         job = session.job
-        if not self.scheduler.try_acquire(job.id):
+        if not self.scheduler.reserve(job.id):
             self._set_status(job, JobStatus.QUEUED)
             await self.scheduler.acquire(job.id)
 

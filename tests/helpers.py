@@ -22,3 +22,22 @@ async def wait_status(jobs, job_id: str, *statuses: str, timeout: float = 30.0) 
 
 def kinds(events: list[dict]) -> list[str]:
     return [e["kind"] for e in events]
+
+
+def assistant_texts(request: dict) -> list[str]:
+    """The assistant turns the model is shown as history in a request."""
+    found = []
+    for message in request.get("messages", []):
+        if message.get("role") != "assistant":
+            continue
+        content = message.get("content")
+        if isinstance(content, str):
+            found.append(content)
+        else:
+            found.extend(b.get("text", "") for b in content or [] if b.get("type") == "text")
+    return found
+
+
+PNG_1PX = bytes.fromhex(
+    "89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489"
+    "0000000d49444154789c6360f8cfc0f01f0005000201a5f4d7d20000000049454e44ae426082")

@@ -1,0 +1,175 @@
+"""Durable metadata store: projects, jobs and settings in TinyDB files under one root.
+
+Layout::
+
+    root/projects.json        one TinyDB file
+    root/settings.json        one TinyDB file, documents {"key": ..., "value": ...}
+    root/jobs/shard-NN.json   jobs spread over N_SHARDS TinyDB files
+
+TinyDB rewrites a whole file on every change, so a status change on one of
+10,000 jobs in a single file would serialise and fsync megabytes. Sharding by a
+stable hash of the job id bounds each rewrite to ~1/N_SHARDS of the jobs.
+Every save_* returns only after its file has been fsynced and renamed into
+place (see atomic_json), which is the point at which a change is acknowledged.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import zlib
+from pathlib import Path
+from typing import Any
+
+from tinydb import TinyDB
+
+from storage.atomic_json import AtomicJSONStorage, dumps, loads
+
+N_SHARDS = 64
+_SHARD_RE = re.compile(r"shard-(\d+)\.json")
+
+
+def _clone(value: Any) -> Any:
+    """Deep copy through JSON: callers can't alias our cache, and bad values fail before any write."""
+    return loads(dumps(value))
+
+
+def _shard_of(job_id: str) -> int:
+    # crc32, not hash(): Python's str hash is salted per process and would move jobs between runs.
+    return zlib.crc32(job_id.encode()) % N_SHARDS
+
+
+class _KeyedTable:
+    """One TinyDB table whose documents are identified by a string field.
+
+    Keeps key -> doc_id in memory so an update addresses its document directly
+    instead of a Query scanning the table.
+    """
+
+    def __init__(self, path: Path, name: str, key: str) -> None:
+        self._db = TinyDB(path, storage=AtomicJSONStorage)
+        self._table = self._db.table(name)
+        self._name = name
+        self._key = key
+        self.index: dict[str, int] = {doc[key]: int(doc_id) for doc_id, doc in self._raw().items() if key in doc}
+
+    def _raw(self) -> dict[str, dict[str, Any]]:
+        # The storage's cached dict, read through TinyDB's public ``storage``: iterating the
+        # table would build a Document per record, which dominated loading 10,000 jobs.
+        return (self._db.storage.read() or {}).get(self._name, {})
+
+    def all(self) -> list[dict[str, Any]]:
+        """Raw stored documents; callers must copy them before handing them out."""
+        return list(self._raw().values())
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        doc_id = self.index.get(key)
+        return None if doc_id is None else self._table.get(doc_id=doc_id)
+
+    def save(self, record: dict[str, Any]) -> None:
+        """Replace the document with record's key, or insert it. *record* must be a private copy."""
+        key = record[self._key]
+        doc_id = self.index.get(key)
+        if doc_id is not None:
+
+            def replace(doc: dict[str, Any]) -> None:
+                # update(dict) would merge and keep fields the caller removed.
+                doc.clear()
+                doc.update(record)
+
+            self._table.update(replace, doc_ids=[doc_id])
+        else:
+            self.index[key] = self._table.insert(record)
+
+    def delete(self, key: str) -> bool:
+        doc_id = self.index.get(key)
+        if doc_id is None:
+            return False
+        self._table.remove(doc_ids=[doc_id])
+        del self.index[key]
+        return True
+
+    def close(self) -> None:
+        self._db.close()
+
+
+class StateStore:
+    """Projects, jobs and settings persisted under *root*. Thread-safe; one process per root."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        jobs_dir = self.root / "jobs"
+        jobs_dir.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.RLock()
+        self._projects = _KeyedTable(self.root / "projects.json", "projects", "id")
+        self._settings = _KeyedTable(self.root / "settings.json", "settings", "key")
+        # Existing shard files are loaded whatever their number, so records stay reachable
+        # through the id -> shard index even if N_SHARDS changes; new jobs go by hash.
+        shard_nos = set(range(N_SHARDS))
+        for p in jobs_dir.glob("shard-*.json"):
+            m = _SHARD_RE.fullmatch(p.name)
+            if m and p.name == f"shard-{int(m.group(1)):02d}.json":  # only names we would produce
+                shard_nos.add(int(m.group(1)))
+        self._shards = {n: _KeyedTable(jobs_dir / f"shard-{n:02d}.json", "jobs", "id") for n in shard_nos}
+        self._job_shard: dict[str, int] = {}
+        for n, shard in self._shards.items():
+            self._job_shard.update(dict.fromkeys(shard.index, n))
+
+    # -- projects ---------------------------------------------------------------------------
+    def projects(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return _clone(self._projects.all())
+
+    def save_project(self, record: dict[str, Any]) -> None:
+        record = _checked(record)
+        with self._lock:
+            self._projects.save(record)
+
+    def delete_project(self, id: str) -> None:
+        with self._lock:
+            self._projects.delete(id)
+
+    # -- jobs -------------------------------------------------------------------------------
+    def jobs(self) -> list[dict[str, Any]]:
+        """All jobs, in no particular order."""
+        with self._lock:
+            return _clone([doc for shard in self._shards.values() for doc in shard.all()])
+
+    def save_job(self, record: dict[str, Any]) -> None:
+        record = _checked(record)
+        job_id = record["id"]
+        with self._lock:
+            n = self._job_shard.get(job_id)
+            if n is None:
+                n = _shard_of(job_id)
+            self._shards[n].save(record)
+            self._job_shard[job_id] = n
+
+    def delete_job(self, id: str) -> None:
+        with self._lock:
+            n = self._job_shard.get(id)
+            if n is not None:
+                self._shards[n].delete(id)
+                del self._job_shard[id]
+
+    # -- settings ---------------------------------------------------------------------------
+    def get_setting(self, key: str, default: Any = None) -> Any:
+        with self._lock:
+            doc = self._settings.get(key)
+            return default if doc is None else _clone(doc["value"])
+
+    def set_setting(self, key: str, value: Any) -> None:
+        record = _clone({"key": key, "value": value})
+        with self._lock:
+            self._settings.save(record)
+
+    def close(self) -> None:
+        with self._lock:
+            for table in (self._projects, self._settings, *self._shards.values()):
+                table.close()
+
+
+def _checked(record: dict[str, Any]) -> dict[str, Any]:
+    if not isinstance(record.get("id"), str) or not record["id"]:
+        raise ValueError("record needs a non-empty string 'id'")
+    return _clone(record)
