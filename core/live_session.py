@@ -27,6 +27,7 @@ from claude_agent_sdk import (
     PermissionResultAllow,
     PermissionResultDeny,
     ResultMessage,
+    StreamEvent,
     SystemMessage,
     ToolUseBlock,
 )
@@ -230,7 +231,7 @@ class LiveSession:
                     if block.id in self._tool_input_seen:
                         self._tool_input_seen[block.id].set()
                     self.host.on_tool_use(self, block)
-        if not self.turn_active and not isinstance(message, ResultMessage | SystemMessage):
+        if not self.turn_active and isinstance(message, AssistantMessage | StreamEvent):
             # A cron task or background agent started a turn nobody sent.
             self.turn_active = True
             self.host.on_unasked_turn(self)

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from claude_agent_sdk import ClaudeAgentOptions, ResultMessage, ToolUseBlock
+from claude_agent_sdk import ClaudeAgentOptions, ResultMessage, ToolUseBlock, get_session_info
 
 from core import events
 from core.approvals import PERMISSION, PLAN, QUESTION, ApprovalBroker
@@ -234,8 +234,24 @@ class SessionManager:
         else:
             self._resume_with(job, prompt)
 
+    def has_conversation(self, job: Job) -> bool:
+        """Whether the CLI kept a transcript to resume: a process killed early never writes one."""
+        if not job.session_id:
+            return False
+        try:
+            return get_session_info(job.session_id, directory=self.projects.get(job.project_id).path) is not None
+        except Exception:  # an unreadable session file is as good as none
+            log.exception("reading session %s failed", job.session_id)
+            return False
+
+    def _forget_lost_session(self, job: Job) -> None:
+        if job.session_id and not self.has_conversation(job):
+            job.session_id = None
+            self._save(job)
+
     def _resume_with(self, job: Job, prompt: Prompt | None) -> None:
         """Start a live session on a job with none: resume its conversation when it has one."""
+        self._forget_lost_session(job)
         if job.session_id:
             self._start_session(job, prompt, ResumeSpec(job.session_id))
         else:
@@ -321,8 +337,9 @@ class SessionManager:
         job = self.get(job_id)
         if job.status not in FINISHED:
             raise Conflict("Only a completed or failed job can be resumed as a session.")
+        self._forget_lost_session(job)
         if not job.session_id:
-            raise Conflict("This job has no resumable session id; send a follow-up to start a new conversation.")
+            raise Conflict("This job has no resumable conversation; send a follow-up to start a new one.")
         job.mode = JobMode.SESSION
         self._save(job)
         self._start_session(job, None, ResumeSpec(job.session_id))
@@ -623,6 +640,7 @@ class SessionManager:
             self.hub.publish_global({"kind": "job", "job": job.to_dict(), "live": False})
             return
         if error and not session.closing:
+            self._forget_lost_session(job)
             self._emit(job, events.make(events.ERROR, message=error))
             self._set_status(job, JobStatus.FAILED, error=error, finished=True)
             return

@@ -124,8 +124,9 @@ async def services_factory(claude_env: ClaudeEnv):
     made = []
 
     def make(**overrides):
-        settings = Settings(projects_root=claude_env.projects_root, anthropic_api_key="test-key",
-                            anthropic_base_url=claude_env.base_url, **overrides)
+        values = {"projects_root": claude_env.projects_root, "anthropic_api_key": "test-key",
+                  "anthropic_base_url": claude_env.base_url, **overrides}
+        settings = Settings(**values)
         services = Services.create(settings)
         services.start()
         made.append(services)
