@@ -501,6 +501,7 @@ class SessionManager:
         options = ClaudeAgentOptions(
             cwd=self.projects.get(job.project_id).path,
             include_partial_messages=True,
+            forward_subagent_text=True,  # subagents' own text, nested under their Task call
             permission_mode=job.permission_mode,  # type: ignore[arg-type]
             model=job.model,
             can_use_tool=session.can_use_tool,
