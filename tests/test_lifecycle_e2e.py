@@ -99,8 +99,8 @@ async def test_a_job_that_schedules_work_becomes_a_session(services, project, sc
     job = services.jobs.get(job.id)
     assert job.mode == "session" and job.grace_deadline is None
     tasks_file = Path(project.path) / ".claude" / "scheduled_tasks.json"
-    if tasks_file.exists():  # durable tasks land on disk, where the cron panel reads them
-        assert "check the build" in json.dumps(json.loads(tasks_file.read_text()))
+    # Durable tasks land on disk, where the cron panel reads them.
+    assert "check the build" in json.dumps(json.loads(tasks_file.read_text()))
 
 
 def test_settings_come_from_flags_environment_and_dotenv(tmp_path):
