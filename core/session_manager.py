@@ -430,6 +430,17 @@ class SessionManager:
         if "effort" in clear:
             job.effort = None
 
+    def add_imported_job(self, job: Job, history: list[dict[str, Any]]) -> Job:
+        """Record a finished job built elsewhere (a CLI session imported from disk) with its transcript."""
+        if job.id in self.jobs:
+            raise Conflict(f"A job with id {job.id!r} already exists.")
+        self.projects.get(job.project_id)
+        self.jobs[job.id] = job
+        log_ = self.logs.log(job.id)
+        log_.append_many([{**event, "seq": log_.last_seq() + i} for i, event in enumerate(history, start=1)])
+        self._save(job)
+        return job
+
     # -- fork and edit -------------------------------------------------------------------
 
     def fork(self, job_id: str, at_seq: int, text: str, images: list[Image] | None = None) -> Job:
