@@ -24,6 +24,7 @@ class Hub:
     def __init__(self) -> None:
         self._job_listeners: dict[str, list[Listener]] = defaultdict(list)
         self._global_listeners: list[Listener] = []
+        self._firehose: list[Callable[[str, dict[str, Any]], None]] = []
 
     def subscribe(self, job_id: str, listener: Listener) -> Callable[[], None]:
         """Follow one job's events; returns the function that unsubscribes."""
@@ -42,9 +43,19 @@ class Hub:
         self._global_listeners.append(listener)
         return lambda: self._global_listeners.remove(listener) if listener in self._global_listeners else None
 
+    def subscribe_every_job(self, listener: Callable[[str, dict[str, Any]], None]) -> Callable[[], None]:
+        """Every job's events as (job_id, event): for indexes that follow all transcripts."""
+        self._firehose.append(listener)
+        return lambda: self._firehose.remove(listener) if listener in self._firehose else None
+
     def publish(self, job_id: str, event: dict[str, Any]) -> None:
         for listener in list(self._job_listeners.get(job_id, ())):
             self._call(listener, event)
+        for tap in list(self._firehose):
+            try:
+                tap(job_id, event)
+            except Exception:
+                log.exception("event tap failed")
 
     def publish_global(self, event: dict[str, Any]) -> None:
         for listener in list(self._global_listeners):

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 from core.hub import Hub
 from core.projects import ProjectService
+from core.search import JobSearch
 from core.session_manager import SessionManager
 from core.settings import Settings
 from storage.event_log import EventLogStore
@@ -20,6 +22,7 @@ class Services:
     hub: Hub
     projects: ProjectService
     jobs: SessionManager
+    search: JobSearch
 
     @classmethod
     def create(cls, settings: Settings) -> Services:
@@ -30,11 +33,13 @@ class Services:
         projects = ProjectService(settings, store, hub)
         jobs = SessionManager(settings, store, logs, hub, projects)
         jobs.recover()
-        return cls(settings, store, logs, hub, projects, jobs)
+        search = JobSearch(jobs, hub)
+        return cls(settings, store, logs, hub, projects, jobs, search)
 
     def start(self) -> None:
         """Background work that needs a running event loop."""
         self.jobs.start_background()
+        threading.Thread(target=self.search.build, name="search-index", daemon=True).start()
 
     async def archive_project(self, project_id: str):
         """Archiving stops the project's live jobs first (spec B2); nothing is deleted."""
@@ -46,5 +51,23 @@ class Services:
     def restore_project(self, project_id: str):
         return self.projects.set_archived(project_id, False)
 
+    def file_completer(self, project_id: str):
+        """`@` completion for the composer: fuzzy project file paths (the file index serves it)."""
+        directory = self.projects.directory(project_id)
+
+        def complete(query: str) -> list[str]:
+            try:
+                from core.files import FileServices  # noqa: PLC0415 - arrives with the workspace panels
+            except ImportError:
+                return _list_names(directory, query)
+            return FileServices.shared().get(directory).complete(query, 8)
+
+        return complete
+
     async def shutdown(self) -> None:
         await self.jobs.shutdown()
+
+
+def _list_names(directory, query: str, limit: int = 8) -> list[str]:
+    names = sorted(p.name for p in directory.iterdir() if not p.name.startswith("."))
+    return [n for n in names if query.lower() in n.lower()][:limit]

@@ -1,9 +1,9 @@
 """Routes: each page composes components around the shared services."""
 
 from core.services import Services
-from pages import home, job
+from pages import approvals, home, job, project
 
 
 def register_pages(services: Services) -> None:
-    home.register(services)
-    job.register(services)
+    for module in (home, project, job, approvals):
+        module.register(services)

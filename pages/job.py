@@ -1,41 +1,40 @@
-"""One job: its transcript, live, and a box for follow-ups."""
+"""`/job/{id}`: one job with its tabs; the chat is the centre."""
 
 from __future__ import annotations
 
 from nicegui import ui
 
+from components.composer import Composer
+from components.job_header import JobHeader
 from components.transcript import Transcript
 from core.errors import UserError
 from core.services import Services
+from pages.layout import frame
+
+TABS = ("Chat", "Terminal", "Files", "Git", "Memories", "Cron")
 
 
 def register(services: Services) -> None:
     @ui.page("/job/{job_id}")
-    def job_page(job_id: str) -> None:
+    def job_page(job_id: str, tab: str = "Chat") -> None:
         try:
             job = services.jobs.get(job_id)
         except UserError as exc:
-            ui.label(str(exc)).classes("text-negative")
+            with frame(services):
+                ui.label(str(exc)).classes("text-negative")
             return
-        with ui.row().classes("items-center gap-3"):
-            ui.link("← projects", f"/?project={job.project_id}")
-            ui.label(job.name).classes("text-h6")
-            status = ui.badge(job.status.value).props("data-testid=job-status")
-
-        def on_job(notice: dict) -> None:
-            if notice.get("kind") == "job" and notice["job"]["id"] == job_id:
-                status.set_text(notice["job"]["status"])
-
-        ui.context.client.on_delete(services.hub.subscribe_all(on_job))
-        Transcript(services.jobs, job_id)
-        box = ui.textarea("Follow-up").props("outlined autogrow").classes("w-full")
-
-        def send() -> None:
-            try:
-                services.jobs.follow_up(job_id, box.value or "")
-            except UserError as exc:
-                ui.notify(str(exc), type="negative")
-                return
-            box.value = ""
-
-        ui.button("Send", on_click=send).props("data-testid=send")
+        with frame(services, project_id=job.project_id, job_id=job.id, title=job.name):
+            JobHeader(services, job.id)
+            with ui.tabs().props("dense align=left").classes("w-full") as tabs:
+                for name in TABS:
+                    ui.tab(name).props(f"data-testid=tab-{name.lower()}")
+            with ui.tab_panels(tabs, value=tab if tab in TABS else "Chat").classes("w-full grow").props(
+                    "keep-alive"):
+                with ui.tab_panel("Chat").classes("q-pa-none"):
+                    Transcript(services.jobs, job.id)
+                    Composer(services, job.project_id, job.id,
+                             file_completer=services.file_completer(job.project_id))
+                for name in TABS[1:]:
+                    with ui.tab_panel(name):
+                        ui.label(f"The {name.lower()} panel arrives with the workspace panels.").classes(
+                            "text-grey")

@@ -1,0 +1,153 @@
+"""A job's title bar: name (rename), status, mode, grace countdown, and the controls its state allows."""
+
+from __future__ import annotations
+
+from nicegui import ui
+
+from components.format import cost, countdown, status_color, status_label
+from components.live_refresh import refresh_on_notices
+from core.errors import UserError
+from core.models import EFFORT_LEVELS, PERMISSION_MODES
+from core.services import Services
+
+
+class JobHeader:
+    def __init__(self, services: Services, job_id: str) -> None:
+        self.services = services
+        self.job_id = job_id
+        self.box = ui.column().classes("w-full gap-1")
+        self.render()
+        refresh_on_notices(services.hub, self.render,
+                           lambda n: n.get("kind") == "job" and n["job"]["id"] == job_id)
+        self._countdown_timer = ui.timer(1.0, self._tick)
+
+    @property
+    def job(self):
+        return self.services.jobs.get(self.job_id)
+
+    def render(self) -> None:
+        job = self.job
+        live = self.services.jobs.is_live(job.id)
+        self.box.clear()
+        with self.box:
+            with ui.row().classes("w-full items-center no-wrap gap-2"):
+                ui.link("", f"/project/{job.project_id}").props("icon=arrow_back").classes(
+                    "ccs-phone-only no-underline").tooltip("Jobs")
+                name = ui.label(job.name).classes("text-h6 ellipsis cursor-pointer").props("data-testid=job-name")
+                name.on("click", self.open_rename)
+                ui.badge(status_label(job.to_dict(), live), color=status_color(job.status)).props(
+                    "data-testid=job-status")
+                if job.mode == "session":
+                    ui.chip("session", icon="push_pin").props("dense outline data-testid=mode-session")
+                self.countdown = ui.label("").classes("text-caption text-grey").props("data-testid=grace")
+                ui.space()
+                ui.label(cost(job.cost_usd)).classes("text-caption text-grey").props("data-testid=job-cost")
+            if job.parent_job_id and job.parent_job_id in self.services.jobs.jobs:
+                parent = self.services.jobs.get(job.parent_job_id)
+                ui.link(f"Forked from: {parent.name}", f"/job/{parent.id}").classes("text-caption").props(
+                    "data-testid=parent-link")
+            if job.error:
+                ui.label(job.error).classes("text-negative text-caption").props("data-testid=job-error")
+            with ui.row().classes("gap-1"):
+                self._controls(job, live)
+        self._tick()
+
+    def _button(self, label: str, icon: str, handler, testid: str, color: str = "primary") -> None:
+        ui.button(label, icon=icon, on_click=handler).props(f"dense outline color={color} data-testid={testid}")
+
+    def _controls(self, job, live: bool) -> None:
+        status = job.status
+        if status in ("running", "queued"):
+            self._button("Stop", "stop", self.stop, "stop", "negative")
+        if live and status == "idle" and job.mode == "job":
+            self._button("Complete now", "done", self.complete, "complete-now")
+        if live and status in ("idle", "running") and job.mode == "job":
+            self._button("Pin as session", "push_pin", self.pin, "pin")
+        if status == "idle" and job.mode == "session":
+            self._button("Close session", "logout", self.complete, "close-session")
+        if job.finished and job.session_id:
+            self._button("Resume as session", "play_arrow", self.resume, "resume-session")
+        if status == "archived":
+            self._button("Restore", "unarchive", self.restore, "restore")
+        else:
+            self._button("Archive", "archive", self.archive, "archive", "grey")
+        self._settings_menu(job)
+
+    def _settings_menu(self, job) -> None:
+        with ui.button("Settings", icon="tune").props("dense outline color=grey data-testid=job-settings"):
+            with ui.menu().props("auto-close=false"), ui.column().classes("q-pa-md gap-2 w-72"):
+                model = ui.input("Model", value=job.model or "").props("dense clearable")
+                mode = ui.select(list(PERMISSION_MODES), value=job.permission_mode, label="Permission mode")
+                thinking = ui.number("Thinking tokens (0 = off)", value=job.thinking_tokens, min=0, step=1024)
+                effort = ui.select([""] + list(EFFORT_LEVELS), value=job.effort or "", label="Effort")
+
+                async def save() -> None:
+                    clear = tuple(k for k, v in (("model", model.value), ("effort", effort.value)) if not v)
+                    try:
+                        await self.services.jobs.update_settings(
+                            self.job_id, model=model.value or None, permission_mode=mode.value,
+                            thinking_tokens=int(thinking.value) if thinking.value not in (None, "") else None,
+                            effort=effort.value or None, clear=clear)
+                    except UserError as exc:
+                        ui.notify(str(exc), type="negative")
+                        return
+                    ui.notify("Settings saved; they apply from the next turn.")
+
+                ui.button("Save", on_click=save).props("dense")
+
+    def _tick(self) -> None:
+        job = self.services.jobs.jobs.get(self.job_id)
+        if job is None or not hasattr(self, "countdown"):
+            return
+        left = countdown(job.grace_deadline)
+        self.countdown.set_text(f"completes in {left}" if left else "")
+
+    async def _act(self, action, done: str | None = None) -> None:
+        try:
+            result = action()
+            if hasattr(result, "__await__"):
+                await result
+        except UserError as exc:
+            ui.notify(str(exc), type="negative")
+            return
+        if done:
+            ui.notify(done)
+        self.render()
+
+    async def stop(self) -> None:
+        await self._act(lambda: self.services.jobs.stop(self.job_id), "Stopping the current turn.")
+
+    async def complete(self) -> None:
+        await self._act(lambda: self.services.jobs.complete(self.job_id))
+
+    async def pin(self) -> None:
+        await self._act(lambda: self.services.jobs.pin(self.job_id), "Pinned: this job stays open as a session.")
+
+    async def resume(self) -> None:
+        await self._act(lambda: self.services.jobs.resume_session(self.job_id))
+
+    async def archive(self) -> None:
+        await self._act(lambda: self.services.jobs.archive(self.job_id), "Archived.")
+
+    async def restore(self) -> None:
+        await self._act(lambda: self.services.jobs.restore(self.job_id), "Restored.")
+
+    def open_rename(self) -> None:
+        with ui.dialog() as dialog, ui.card().classes("w-96"):
+            name = ui.input("Job name", value=self.job.name).props("autofocus data-testid=rename-input").classes(
+                "w-full")
+
+            def save() -> None:
+                try:
+                    self.services.jobs.rename(self.job_id, name.value or "")
+                except UserError as exc:
+                    ui.notify(str(exc), type="negative")
+                    return
+                dialog.close()
+                self.render()
+
+            name.on("keydown.enter", save)
+            with ui.row().classes("w-full justify-end"):
+                ui.button("Cancel", on_click=dialog.close).props("flat")
+                ui.button("Rename", on_click=save).props("data-testid=rename-save")
+        dialog.open()

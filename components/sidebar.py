@@ -1,0 +1,122 @@
+"""The projects sidebar (H1, B1, B2): projects with their live jobs, create, rename, archive, restore."""
+
+from __future__ import annotations
+
+from nicegui import ui
+
+from components.format import status_color, status_label
+from components.live_refresh import refresh_on_notices
+from core.errors import UserError
+from core.services import Services
+
+LIVE_STATUSES = ("queued", "running", "idle")
+
+
+class ProjectSidebar:
+    def __init__(self, services: Services, active_project_id: str | None = None,
+                 active_job_id: str | None = None) -> None:
+        self.services = services
+        self.active_project_id = active_project_id
+        self.active_job_id = active_job_id
+        with ui.row().classes("w-full items-center no-wrap"):
+            ui.label("Projects").classes("text-subtitle1 text-weight-medium")
+            ui.space()
+            ui.button(icon="add", on_click=self.open_create).props(
+                "flat round dense aria-label='New project' data-testid=new-project")
+        self.body = ui.column().classes("w-full gap-1")
+        self.render()
+        refresh_on_notices(services.hub, self.render, lambda n: n.get("kind") in ("project", "job"))
+
+    def render(self) -> None:
+        self.body.clear()
+        with self.body:
+            projects = self.services.projects.list()
+            if not projects:
+                ui.label("No projects yet.").classes("text-grey")
+            for project in projects:
+                self._project_row(project)
+            archived = [p for p in self.services.projects.list(include_archived=True) if p.archived]
+            if archived:
+                with ui.expansion(f"Archived ({len(archived)})").classes("w-full text-grey").props("dense"):
+                    for project in archived:
+                        with ui.row().classes("items-center no-wrap w-full"):
+                            ui.label(project.name).classes("ellipsis")
+                            ui.space()
+                            ui.button("Restore", on_click=lambda p=project: self._restore(p.id)).props(
+                                f"flat dense size=sm data-testid=restore-project-{project.name}")
+
+    def _project_row(self, project) -> None:
+        active = project.id == self.active_project_id
+        live = [j for j in self.services.jobs.list(project.id) if j.status in LIVE_STATUSES]
+        with ui.row().classes("w-full items-center no-wrap gap-1"):
+            link = ui.link(project.name, f"/project/{project.id}").classes(
+                "ellipsis text-body1 no-underline " + ("text-weight-bold text-primary" if active else "text-white"))
+            link.props(f"data-testid=project-{project.name}")
+            ui.space()
+            if live:
+                ui.badge(str(len(live)), color="primary").props("rounded").tooltip("live jobs")
+            with ui.button(icon="more_vert").props("flat round dense size=sm"), ui.menu():
+                ui.menu_item("Rename", on_click=lambda p=project: self.open_rename(p))
+                ui.menu_item("Archive", on_click=lambda p=project: self._archive(p.id))
+        for job in live[:8]:
+            with ui.row().classes("w-full items-center no-wrap gap-1 pl-3"):
+                label = status_label({"status": job.status, "mode": job.mode, "hibernated": job.hibernated},
+                                     self.services.jobs.is_live(job.id))
+                ui.icon("circle", size="10px", color=status_color(job.status)).tooltip(label)
+                weight = "text-weight-bold" if job.id == self.active_job_id else ""
+                ui.link(job.name, f"/job/{job.id}").classes(f"ellipsis text-caption no-underline {weight}")
+
+    def open_create(self) -> None:
+        with ui.dialog() as dialog, ui.card().classes("w-96"):
+            ui.label("New project").classes("text-h6")
+            name = ui.input("Name").props("autofocus data-testid=project-name").classes("w-full")
+            path = ui.input("Existing directory (optional, absolute path)").classes("w-full").props(
+                "data-testid=project-path")
+            error = ui.label("").classes("text-negative")
+
+            def create() -> None:
+                try:
+                    project = self.services.projects.create(name.value or "", (path.value or "").strip() or None)
+                except UserError as exc:
+                    error.set_text(str(exc))
+                    return
+                dialog.close()
+                ui.navigate.to(f"/project/{project.id}")
+
+            name.on("keydown.enter", create)
+            with ui.row().classes("w-full justify-end"):
+                ui.button("Cancel", on_click=dialog.close).props("flat")
+                ui.button("Create", on_click=create).props("data-testid=create-project")
+        dialog.open()
+
+    def open_rename(self, project) -> None:
+        with ui.dialog() as dialog, ui.card().classes("w-96"):
+            name = ui.input("Project name", value=project.name).props("autofocus").classes("w-full")
+            error = ui.label("").classes("text-negative")
+
+            def save() -> None:
+                try:
+                    self.services.projects.rename(project.id, name.value or "")
+                except UserError as exc:
+                    error.set_text(str(exc))
+                    return
+                dialog.close()
+                self.render()
+
+            name.on("keydown.enter", save)
+            with ui.row().classes("w-full justify-end"):
+                ui.button("Cancel", on_click=dialog.close).props("flat")
+                ui.button("Rename", on_click=save)
+        dialog.open()
+
+    async def _archive(self, project_id: str) -> None:
+        await self.services.archive_project(project_id)
+        ui.notify("Project archived; its live jobs were stopped.")
+        if project_id == self.active_project_id:
+            ui.navigate.to("/")
+        else:
+            self.render()
+
+    def _restore(self, project_id: str) -> None:
+        self.services.restore_project(project_id)
+        self.render()

@@ -1,0 +1,40 @@
+"""`/approvals`: everything waiting for a person, across all projects (spec E4)."""
+
+from __future__ import annotations
+
+from nicegui import ui
+
+from components.format import age
+from components.live_refresh import refresh_on_notices
+from core.services import Services
+from pages.layout import frame
+
+
+def register(services: Services) -> None:
+    @ui.page("/approvals")
+    def approvals_page() -> None:
+        with frame(services, title="Approvals"):
+            ui.label("Waiting for you").classes("text-h5")
+            body = ui.column().classes("w-full gap-2").props("data-testid=approvals-list")
+
+            def render() -> None:
+                body.clear()
+                with body:
+                    pending = services.jobs.approvals.pending()
+                    if not pending:
+                        ui.label("Nothing is waiting for an answer.").classes("text-grey")
+                    for approval in pending:
+                        job = services.jobs.jobs.get(approval.job_id)
+                        if job is None:
+                            continue
+                        project = services.projects.get(job.project_id)
+                        with ui.card().classes("w-full").props("data-testid=approval-entry"):
+                            with ui.row().classes("items-center gap-2"):
+                                ui.badge(approval.kind)
+                                ui.link(job.name, f"/job/{job.id}")
+                                ui.label(project.name).classes("text-caption text-grey")
+                                ui.label(age(approval.created_at)).classes("text-caption text-grey")
+                            ui.label(approval.title or approval.tool_name).classes("text-body2")
+
+            render()
+            refresh_on_notices(services.hub, render, lambda n: n.get("kind") == "approvals")

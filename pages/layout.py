@@ -1,0 +1,84 @@
+"""The shared frame: header, three resizable panels (H1), theme (H4), palette (H2), notifications (E4)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from nicegui import app, ui
+
+from components.approvals_badge import ApprovalsBadge
+from components.credentials_banner import credentials_banner
+from components.job_list import JobList
+from components.notifier import Notifier
+from components.palette import Palette
+from components.sidebar import ProjectSidebar
+from core.services import Services
+
+_CSS = """
+<style>
+  .ccs-panel { height: calc(100vh - 56px); overflow-y: auto; }
+  .ccs-splitter { height: calc(100vh - 56px); }
+  @media (max-width: 700px) {
+    .ccs-splitter > .q-splitter__before, .ccs-splitter > .q-splitter__separator { display: none; }
+    .ccs-splitter > .q-splitter__after { width: 100% !important; }
+    .ccs-splitter.ccs-phone-list > .q-splitter__before { display: block; width: 100% !important; }
+    .ccs-splitter.ccs-phone-list > .q-splitter__after { display: none; }
+    .ccs-hide-phone { display: none !important; }
+  }
+</style>
+"""
+
+
+def _stored_split(name: str, default: float) -> float:
+    try:
+        return float(app.storage.user.get(f"split-{name}", default))
+    except (TypeError, ValueError):
+        return default
+
+
+def _remember_split(name: str):
+    def save(event) -> None:
+        app.storage.user[f"split-{name}"] = event.value
+    return save
+
+
+@contextmanager
+def frame(services: Services, *, project_id: str | None = None, job_id: str | None = None,
+          title: str = "Claude Code Server", show_list_on_phone: bool = False) -> Iterator[None]:
+    """Yields inside the detail panel; the sidebar and (with a project) the job list surround it."""
+    ui.add_head_html(_CSS)
+    dark = ui.dark_mode(app.storage.user.get("dark", True))
+    ui.page_title(title)
+    with ui.header().classes("items-center gap-3 py-2 px-4"):
+        ui.link("Claude Code Server", "/").classes("text-h6 text-white no-underline")
+        ui.space()
+        ApprovalsBadge(services)
+        Palette(services).button()
+        Notifier(services).button()
+
+        def toggle_theme() -> None:
+            dark.value = not dark.value
+            app.storage.user["dark"] = dark.value
+
+        ui.button(icon="contrast", on_click=toggle_theme).props("flat round color=white "
+                                                                "aria-label='Toggle theme' data-testid=theme")
+    credentials_banner(services.jobs.has_credentials())
+    # On a phone one panel shows at a time: the detail, or the job list when that is what the page is for.
+    phone_list = "ccs-phone-list" if show_list_on_phone else ""
+    with ui.splitter(value=_stored_split("sidebar", 18), limits=(10, 40),
+                     on_change=_remember_split("sidebar")).classes("w-full ccs-splitter") as outer:
+        with outer.before, ui.column().classes("ccs-panel w-full p-2"):
+            ProjectSidebar(services, active_project_id=project_id, active_job_id=job_id)
+        with outer.after:
+            if project_id is None:
+                with ui.column().classes("ccs-panel w-full p-4"):
+                    yield
+            else:
+                with ui.splitter(value=_stored_split("list", 30), limits=(15, 60),
+                                 on_change=_remember_split("list")).classes(
+                                     f"w-full ccs-splitter {phone_list}") as inner:
+                    with inner.before, ui.column().classes("ccs-panel w-full p-2"):
+                        JobList(services, project_id, active_job_id=job_id)
+                    with inner.after, ui.column().classes("ccs-panel w-full p-3 gap-2"):
+                        yield
