@@ -1,0 +1,289 @@
+"""Real-browser fixtures: ``python main.py`` in a subprocess, driven by Debian's Chromium through Playwright.
+
+    @pytest.mark.browser
+    def test_something(server, page, steps, scripted_model):
+        scripted_model.add_response(text("Hi."))
+        page.goto("/")                      # page's base_url is the server's
+        steps.create_project("demo")        # -> /project/<id>
+        job_id = steps.start_job("hello")   # -> /job/<id>
+        expect(page.get_by_test_id("assistant-text")).to_have_text("Hi.")
+
+* ``server`` - the app on 127.0.0.1:<free port>, in an isolated HOME and PROJECTS_ROOT (those of the
+  ``claude_env`` fixture), its Claude Code CLIs talking to the test's ``scripted_model``. A
+  ``ServerProcess``: ``.url``, ``.projects_root``, ``.log()``. ``server_factory(env=..., args=...)``
+  starts one with extra settings (e.g. ``GRACE_PERIOD_SECONDS``), or several.
+* ``page`` - a fresh browser context and page on ``server.url``, 15 s default timeout for
+  actions and ``expect``; ``page.errors`` collects console errors and uncaught page errors.
+  ``browser`` is one Chromium per test module; ``new_page(base_url)`` opens more pages (other
+  tabs, other servers).
+* ``steps`` - the common first steps through the UI (create a project, start a job), and
+  ``text_field(page, testid)`` for the native input of a Quasar field. Tests in every module under
+  tests/browser/ are marked ``browser`` automatically (``-m "not browser"`` skips them).
+
+Playwright's sync API is used: browser tests are plain ``def`` tests (no event loop of their own);
+the scripted model runs in a thread, so it answers the server while a test blocks in Playwright.
+
+When a test fails, its report gets the server log, the browser console errors and the path of a
+screenshot of every page it opened.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+DEFAULT_TIMEOUT_MS = 15_000
+SERVER_START_TIMEOUT_S = 30.0
+# With any of these NiceGUI believes it runs under pytest or a parent NiceGUI and never listens on our port.
+_NICEGUI_TEST_ENV = ("PYTEST_CURRENT_TEST", "NICEGUI_SCREEN_TEST_PORT", "NICEGUI_USER_SIMULATION",
+                     "NICEGUI_HOST", "NICEGUI_PORT", "NICEGUI_PROTOCOL")
+
+_diagnostics_key = pytest.StashKey[list[Callable[[], tuple[str, str] | None]]]()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(str(item.fspath)).parents:
+            item.add_marker(pytest.mark.browser)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    """Attach server logs, console errors and screenshots to a failing report."""
+    report = yield
+    if report.failed:
+        for diagnose in item.stash.get(_diagnostics_key, []):
+            with contextlib.suppress(Exception):
+                if section := diagnose():
+                    report.sections.append(section)
+    return report
+
+
+def _add_diagnostics(node: pytest.Item, diagnose: Callable[[], tuple[str, str] | None]) -> None:
+    node.stash.setdefault(_diagnostics_key, []).append(diagnose)
+
+
+# --------------------------------------------------------------------------------- server
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class ServerProcess:
+    """``python main.py`` in its own process group (so its CLI children can be stopped with it)."""
+
+    url: str
+    port: int
+    projects_root: Path
+    log_path: Path
+    proc: subprocess.Popen
+    env: dict[str, str] = field(repr=False)
+
+    def log(self, tail: int = 20_000) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")[-tail:]
+        except OSError:
+            return ""
+
+    def wait_until_listening(self, timeout: float = SERVER_START_TIMEOUT_S) -> None:
+        deadline = time.monotonic() + timeout
+        while True:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"python main.py exited with {self.proc.returncode}:\n{self.log()}")
+            try:
+                with urllib.request.urlopen(self.url + "/", timeout=2) as response:
+                    if response.status == 200:
+                        return
+            except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"python main.py did not answer on {self.url} within {timeout}s:\n{self.log()}")
+            time.sleep(0.1)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """SIGTERM (NiceGUI shuts the services down), then SIGKILL whatever is left of the group."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.proc.wait(timeout)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(5)
+
+
+@pytest.fixture
+def server_factory(claude_env, tmp_path: Path,
+                   request: pytest.FixtureRequest) -> Iterator[Callable[..., ServerProcess]]:
+    """Start ``python main.py`` servers; ``env`` adds variables, ``args`` flags. All stopped after the test."""
+    started: list[ServerProcess] = []
+
+    def start(env: dict[str, str] | None = None, args: list[str] | None = None,
+              projects_root: Path | None = None) -> ServerProcess:
+        n = len(started)
+        workdir = tmp_path / f"server-{n}"  # cwd: no stray .env, .nicegui/ stays in the test's tmp dir
+        workdir.mkdir()
+        port = free_port()
+        root = projects_root or claude_env.projects_root
+        child_env = dict(os.environ)  # claude_env has put HOME, ANTHROPIC_* and the CLI switches here
+        for name in _NICEGUI_TEST_ENV:
+            child_env.pop(name, None)
+        child_env.update({
+            "PROJECTS_ROOT": str(root),
+            "HOST": "127.0.0.1",
+            "NICEGUI_STORAGE_PATH": str(workdir / ".nicegui"),
+            "PYTHONUNBUFFERED": "1",
+            **(env or {}),
+        })
+        log_path = workdir / "server.log"
+        with open(log_path, "wb") as log:
+            proc = subprocess.Popen([sys.executable, str(ROOT / "main.py"), "--port", str(port), *(args or [])],
+                                    cwd=workdir, env=child_env, stdout=log, stderr=subprocess.STDOUT,
+                                    stdin=subprocess.DEVNULL, start_new_session=True)
+        server = ServerProcess(url=f"http://127.0.0.1:{port}", port=port, projects_root=root,
+                               log_path=log_path, proc=proc, env=child_env)
+        started.append(server)
+        _add_diagnostics(request.node, lambda: (f"server {n} log ({server.url})", server.log()))
+        server.wait_until_listening()
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+@pytest.fixture
+def server(server_factory) -> ServerProcess:
+    return server_factory()
+
+
+# -------------------------------------------------------------------------------- browser
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """One headless Chromium per test module (Debian's: ``playwright install`` cannot download here)."""
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium (playwright install cannot download)")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def new_page(browser, tmp_path: Path, request: pytest.FixtureRequest):
+    """Open a page in a fresh context: ``new_page(base_url)``. Console errors are kept on ``page.errors``."""
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=DEFAULT_TIMEOUT_MS)
+    contexts = []
+
+    def open_page(base_url: str | None = None):
+        context = browser.new_context(base_url=base_url)
+        context.set_default_timeout(DEFAULT_TIMEOUT_MS)
+        contexts.append(context)
+        page = context.new_page()
+        page.errors = []  # type: ignore[attr-defined]
+        page.on("console", lambda m: m.type == "error" and page.errors.append(f"console: {m.text}"))
+        page.on("pageerror", lambda e: page.errors.append(f"pageerror: {e}"))
+        n = len(contexts)
+
+        def diagnose() -> tuple[str, str]:
+            shot = tmp_path / f"page-{n}.png"
+            lines = [f"url: {page.url}"]
+            try:
+                page.screenshot(path=str(shot), full_page=True)
+                lines.append(f"screenshot: {shot}")
+            except Exception as exc:  # the page may be gone already
+                lines.append(f"no screenshot: {exc}")
+            lines += page.errors or ["no console errors"]
+            return f"browser page {n}", "\n".join(lines)
+
+        _add_diagnostics(request.node, diagnose)
+        return page
+
+    yield open_page
+    for context in contexts:
+        with contextlib.suppress(Exception):
+            context.close()
+
+
+@pytest.fixture
+def page(server: ServerProcess, new_page):
+    """A page whose relative URLs go to ``server``."""
+    return new_page(server.url)
+
+
+# ------------------------------------------------------------------------- common steps
+
+
+def text_field(page, testid: str):
+    """The native input or textarea of a text field: Quasar puts the data-testid on the native element."""
+    return page.locator(f"input[data-testid={testid}], textarea[data-testid={testid}], "
+                        f"[data-testid={testid}] input, [data-testid={testid}] textarea").first
+
+
+class Steps:
+    """The few UI steps most browser tests start with; one place to follow when the UI changes."""
+
+    def __init__(self, page) -> None:
+        self.page = page
+
+    def create_project(self, name: str) -> str:
+        """Create a project through the sidebar's dialog; returns its id (the page is on it afterwards)."""
+        from playwright.sync_api import expect
+
+        page = self.page
+        if not page.url.startswith(("http://", "https://")):
+            page.goto("/")
+        page.get_by_test_id("new-project").click()
+        text_field(page, "project-name").fill(name)
+        page.get_by_test_id("create-project").click()
+        expect(page).to_have_url(re.compile(r"/project/[0-9a-f]+$"))
+        return page.url.rsplit("/", 1)[1]
+
+    def start_job(self, prompt: str) -> str:
+        """Send a prompt from the project page's composer; returns the new job's id (the page is on it)."""
+        from playwright.sync_api import expect
+
+        page = self.page
+        text_field(page, "prompt").fill(prompt)
+        page.get_by_test_id("send").click()
+        expect(page).to_have_url(re.compile(r"/job/[0-9a-f]+$"))
+        return page.url.rsplit("/", 1)[1]
+
+
+@pytest.fixture
+def steps(page) -> Steps:
+    return Steps(page)
