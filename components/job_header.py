@@ -67,6 +67,8 @@ class JobHeader:
             self._button("Close session", "logout", self.complete, "close-session")
         if job.finished and job.session_id:
             self._button("Resume as session", "play_arrow", self.resume, "resume-session")
+        if job.status == "failed" and not job.session_id:
+            self._button("Retry", "replay", self.retry, "retry")
         if status == "archived":
             self._button("Restore", "unarchive", self.restore, "restore")
         else:
@@ -125,6 +127,9 @@ class JobHeader:
 
     async def resume(self) -> None:
         await self._act(lambda: self.services.jobs.resume_session(self.job_id))
+
+    async def retry(self) -> None:
+        await self._act(lambda: self.services.jobs.retry(self.job_id), "Sent the prompt again.")
 
     async def archive(self) -> None:
         await self._act(lambda: self.services.jobs.archive(self.job_id), "Archived.")

@@ -76,6 +76,7 @@ class SessionManager:
         """After a restart no CLI is alive: say so honestly on every job that thought it was."""
         for job in self.jobs.values():
             if job.status in (JobStatus.RUNNING, JobStatus.QUEUED):
+                self._forget_lost_session(job)
                 self._set_status(job, JobStatus.FAILED, error=RESTART_MESSAGE, finished=True)
             elif job.status == JobStatus.IDLE:
                 if job.mode == JobMode.SESSION and job.session_id:
@@ -249,14 +250,25 @@ class SessionManager:
             job.session_id = None
             self._save(job)
 
-    def _resume_with(self, job: Job, prompt: Prompt | None) -> None:
+    def _resume_with(self, job: Job, prompt: Prompt | None, warn: bool = True) -> None:
         """Start a live session on a job with none: resume its conversation when it has one."""
         self._forget_lost_session(job)
         if job.session_id:
             self._start_session(job, prompt, ResumeSpec(job.session_id))
         else:
-            self._emit(job, events.make(events.WARNING, message=FRESH_START_WARNING))
+            if warn:
+                self._emit(job, events.make(events.WARNING, message=FRESH_START_WARNING))
             self._start_session(job, prompt)
+
+    def retry(self, job_id: str) -> Job:
+        """Send the original prompt again on the same record: for a job that failed before it began."""
+        job = self.get(job_id)
+        if job.status not in FINISHED or self.live.get(job_id):
+            raise Conflict("Only a failed or completed job can be retried.")
+        prompt = Prompt(job.prompt)
+        self._emit(job, prompt.event())
+        self._resume_with(job, prompt, warn=False)
+        return job
 
     def _start_session(self, job: Job, prompt: Prompt | None, resume: ResumeSpec | None = None) -> None:
         error = self._preflight(job)

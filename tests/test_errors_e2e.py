@@ -68,7 +68,7 @@ async def test_dead_cli_process_fails_the_job_and_others_continue(services, proj
     assert not victim.resumable
     services.jobs.follow_up(victim.id, "try again")
     await wait_status(services.jobs, victim.id, "idle")
-    assert any(e["kind"] == "warning" for e in services.jobs.events(victim.id))
+    assert any(e["kind"] == "warning" for e in services.jobs.events(victim.id)), "'first' is not in the new run"
 
 
 async def test_dead_cli_after_a_turn_leaves_a_resumable_job(services, project, scripted_model):

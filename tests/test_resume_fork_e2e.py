@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from core import events
 from core.errors import Conflict, UserError
+from core.models import Job, JobStatus, new_id
 from tests.helpers import assistant_texts, wait_status, wait_until
 from tests.scripted_model import text
 
@@ -34,6 +36,22 @@ async def test_follow_up_on_a_completed_job_resumes_with_context(services, proje
 
 
 async def test_follow_up_without_session_id_starts_fresh_with_a_warning(services, project, scripted_model):
+    # Legacy or imported data: a transcript with replies, but no handle to resume it by.
+    legacy = Job(id=new_id(), project_id=project.id, name="legacy", prompt="the first attempt",
+                 status=JobStatus.COMPLETED)
+    services.jobs.add_imported_job(legacy, [
+        events.make(events.USER, text="the first attempt"),
+        events.make(events.ASSISTANT, block={"type": "text", "text": "An earlier answer."})])
+    services.jobs.follow_up(legacy.id, "second attempt")
+    await wait_status(services.jobs, legacy.id, "idle")
+    warnings = [e for e in services.jobs.events(legacy.id) if e["kind"] == "warning"]
+    assert warnings and "will not see the earlier messages" in warnings[0]["message"]
+    texts = scripted_model.user_texts(scripted_model.requests[-1])
+    assert "second attempt" in texts and "the first attempt" not in " ".join(texts)
+    assert services.jobs.get(legacy.id).session_id, "the fresh run's session is now resumable"
+
+
+async def test_a_job_that_failed_before_starting_can_be_retried(services, project, scripted_model):
     directory = Path(project.path)
     shutil.rmtree(directory)
     job = services.jobs.submit(project.id, "the first attempt")
@@ -41,12 +59,10 @@ async def test_follow_up_without_session_id_starts_fresh_with_a_warning(services
     assert "does not exist" in services.jobs.get(job.id).error
     assert services.jobs.get(job.id).session_id is None
     directory.mkdir()
-    services.jobs.follow_up(job.id, "second attempt")
+    services.jobs.retry(job.id)
     await wait_status(services.jobs, job.id, "idle")
-    warnings = [e for e in services.jobs.events(job.id) if e["kind"] == "warning"]
-    assert warnings and "will not see the earlier messages" in warnings[0]["message"]
-    texts = scripted_model.user_texts(scripted_model.requests[-1])
-    assert "second attempt" in texts and "the first attempt" not in " ".join(texts)
+    assert scripted_model.user_texts(scripted_model.requests[-1])[-1] == "the first attempt"
+    assert not any(e["kind"] == "warning" for e in services.jobs.events(job.id)), "no context was lost"
 
 
 async def test_resume_as_session_reattaches_immediately(services, project, scripted_model):

@@ -1,0 +1,153 @@
+"""Renderers for the transcript's non-tool items: messages, thinking, notices and turn footers.
+
+Each builds its elements in the current UI context (the lane slot the view
+entered) and returns what the view may need to update later.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from nicegui import ui
+
+from components.chat import fmt
+from components.chat.fmt import tag
+from components.chat.output import output
+
+EditHandler = Callable[[int, str], Any]
+ForkHandler = Callable[[int], Any]
+
+# Wrappers the CLI puts around echoed slash-command input and output.
+_COMMAND_TAGS = re.compile(r"</?(?:local-command-stdout|local-command-stderr|command-name|command-message|"
+                           r"command-args)>")
+INTERRUPTED_SUBTYPES = {"error_during_execution"}
+QUIET_STATUSES = {"running", "idle"}  # every turn passes through them; the indicator already says so
+
+
+def user_message(event: dict[str, Any], on_edit: EditHandler | None) -> ui.element:
+    text = event.get("text", "")
+    with ui.column().classes("ccs-user self-end gap-1").style("max-width: 85%") as box:
+        tag(box, "user-message", seq=str(event.get("seq", "")))
+        if text:
+            ui.label(text).classes("whitespace-pre-wrap break-words")
+        images = event.get("images") or []
+        if images:
+            with ui.row().classes("gap-1"):
+                for image in images:
+                    tag(ui.chip(f"{image.get('name', 'image')} · {fmt.size(int(image.get('size') or 0))}",
+                                icon="image").props("dense outline"), "user-image")
+        if on_edit is not None:
+            seq = event["seq"]
+            tag(ui.button("Edit & resend", icon="edit", on_click=lambda: on_edit(seq, text))
+                .props("flat dense no-caps size=sm").classes("self-end"), "edit")
+    return box
+
+
+def echoed_user(event: dict[str, Any]) -> None:
+    """Prompts the CLI echoed itself (slash-command input and output): context, not the user's words."""
+    text = _COMMAND_TAGS.sub("", event.get("text", "")).strip()
+    if text:
+        with tag(ui.column().classes("ccs-echo w-full gap-0"), "echoed-message"):
+            output(text, title="Command output", max_lines=12)
+
+
+def assistant_text(event: dict[str, Any]) -> None:
+    text = (event.get("block") or {}).get("text", "")
+    if text:
+        tag(ui.markdown(text).classes("ccs-md w-full"), "assistant-text")
+    if event.get("error"):
+        message = event.get("error_message") or f"The API returned an error ({event['error']})."
+        tag(ui.label(message).classes("text-negative"), "error")
+
+
+class Thinking:
+    """One collapsible block for a run of consecutive thinking blocks."""
+
+    def __init__(self, text: str) -> None:
+        self._text = text or "(redacted)"
+        with ui.expansion("Thinking", icon="psychology").classes("w-full ccs-thinking").props("dense") as box:
+            tag(box, "thinking")
+            self._markdown = ui.markdown(self._text).classes("ccs-md")
+
+    def append(self, text: str) -> None:
+        if text:
+            self._text += "\n\n" + text
+            self._markdown.set_content(self._text)
+
+
+def notice(text: str, level: str) -> None:
+    """A one-line inline message: errors red, warnings amber, everything else muted."""
+    colour = {"error": "text-negative", "warning": "text-warning"}.get(level, "ccs-muted")
+    icon = {"error": "error", "warning": "warning"}.get(level, "info")
+    with ui.row().classes(f"items-start no-wrap gap-2 {colour}") as row:
+        tag(row, level if level in ("error", "warning") else "status-line")
+        ui.icon(icon, size="xs").classes("mt-0.5")
+        ui.label(text).classes("whitespace-pre-wrap break-words")
+
+
+def describe_status(event: dict[str, Any]) -> tuple[str, str] | None:
+    """(text, level) for a status change worth a line, or None for the routine ones."""
+    status, reason, error = event.get("status"), event.get("reason"), event.get("error")
+    if status in QUIET_STATUSES and not reason:
+        return None
+    text = f"Job {status}" + (f" — {reason}" if reason else "")
+    if status == "failed":
+        return text + (f": {error}" if error and error != reason else ""), "error"
+    return text, "info"
+
+
+def describe_system(event: dict[str, Any]) -> str | None:
+    subtype = event.get("subtype")
+    data = event.get("data") or {}
+    if subtype == "init":
+        return f"Session {str(event.get('session_id') or '')[:8]} · model {event.get('model') or 'default'}"
+    if subtype == "forked":
+        return f"Forked from job {event.get('parent_job_id')} at event {event.get('parent_seq')}"
+    if subtype == "compact_boundary":
+        return "Conversation compacted"
+    if subtype == "api_retry":
+        return f"API retry {data.get('attempt', '')}".rstrip()
+    if subtype in ("model_fallback", "model_refusal_fallback"):
+        return f"Model fallback: {data.get('message') or data.get('to') or subtype}"
+    if subtype in ("informational", "notification") and (data.get("message") or data.get("content")):
+        return str(data.get("message") or data.get("content"))
+    return None
+
+
+def result_footer(event: dict[str, Any], on_fork: ForkHandler | None) -> None:
+    usage = event.get("usage") or {}
+    spent = (int(usage.get("input_tokens") or 0) + int(usage.get("cache_creation_input_tokens") or 0)
+             + int(usage.get("cache_read_input_tokens") or 0))
+    parts = [fmt.duration((event.get("duration_ms") or 0) / 1000),
+             f"{fmt.tokens(spent)} in", f"{fmt.tokens(usage.get('output_tokens'))} out"]
+    subtype = event.get("subtype")
+    if subtype in INTERRUPTED_SUBTYPES:
+        head, colour = "Stopped", "text-warning"
+    elif event.get("is_error"):
+        detail = "; ".join(event.get("errors") or []) or subtype or "error"
+        head, colour = f"Turn failed ({detail})", "text-negative"
+    else:
+        head, colour = "Turn done", ""
+    with ui.row().classes("w-full items-center gap-2 ccs-muted") as row:
+        tag(row, "turn-footer")
+        ui.label(head).classes(colour)
+        tag(ui.label(" · ".join(parts)), "turn-usage")
+        if on_fork is not None and not event.get("is_error"):
+            seq = event["seq"]
+            tag(ui.button("Fork", icon="call_split", on_click=lambda: on_fork(seq))
+                .props("flat dense no-caps size=sm"), "fork")
+
+
+class QueuedPrompt:
+    """A follow-up accepted mid-turn, shown until the CLI takes it (its `user` event carries the same uuid)."""
+
+    def __init__(self, event: dict[str, Any]) -> None:
+        with ui.column().classes("ccs-user self-end gap-1 opacity-70").style("max-width: 85%") as self.element:
+            tag(self.element, "queued-prompt")
+            ui.label(event.get("text", "")).classes("whitespace-pre-wrap break-words")
+            self._state = ui.label("queued — will be sent after the current turn").classes("ccs-muted")
+
+    def mark_dropped(self) -> None:
+        self._state.set_text("not sent — the turn ended without it")

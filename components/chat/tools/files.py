@@ -1,0 +1,48 @@
+"""Write and Read: path, size and a preview of the content."""
+
+from __future__ import annotations
+
+from nicegui import ui
+
+from components.chat import fmt
+from components.chat.output import output
+from components.chat.tools.base import Input, ToolRenderer, caption_result
+
+
+def _path(tool_input: Input) -> str:
+    return str(tool_input.get("file_path") or tool_input.get("notebook_path") or "")
+
+
+def _size_line(text: str) -> str:
+    return f"{len(text.splitlines()):,} lines · {fmt.size(len(text.encode('utf-8', 'replace')))}"
+
+
+def _write_summary(tool_input: Input) -> str:
+    return f"{_path(tool_input)}  ({_size_line(str(tool_input.get('content', '')))})"
+
+
+def _write_body(tool_input: Input) -> None:
+    content = str(tool_input.get("content", ""))
+    if content:
+        output(content, title=_path(tool_input), language=fmt.language_for(_path(tool_input)) or "text")
+    else:
+        ui.label("(empty file)").classes("ccs-muted")
+
+
+def _read_summary(tool_input: Input) -> str:
+    window = ""
+    if tool_input.get("offset") or tool_input.get("limit"):
+        start = int(tool_input.get("offset") or 1)
+        window = f"  lines {start}–{start + int(tool_input['limit']) - 1}" if tool_input.get("limit") \
+            else f"  from line {start}"
+    return _path(tool_input) + window
+
+
+def _read_result(tool_input: Input, text: str) -> None:
+    ui.label(_size_line(text)).classes("ccs-muted")
+    if text.strip():
+        output(text, title=_path(tool_input))
+
+
+WRITE = ToolRenderer(icon="save", summary=_write_summary, body=_write_body, result=caption_result)
+READ = ToolRenderer(icon="description", summary=_read_summary, result=_read_result)

@@ -1,0 +1,30 @@
+"""Task/Agent: the subagent's brief; its own work is nested in the card by the view."""
+
+from __future__ import annotations
+
+from nicegui import ui
+
+from components.chat import fmt
+from components.chat.output import full_view_button, preview
+from components.chat.tools.base import Input, ToolRenderer
+
+
+def _summary(tool_input: Input) -> str:
+    kind = tool_input.get("subagent_type")
+    return fmt.one_line(tool_input.get("description") or tool_input.get("prompt")) + (f"  ({kind})" if kind else "")
+
+
+def _body(tool_input: Input) -> None:
+    if tool_input.get("prompt"):
+        with ui.expansion("Prompt", icon="assignment").props("dense").classes("w-full text-sm"):
+            ui.label(str(tool_input["prompt"])).classes("ccs-pre")
+
+
+def _result(_input: Input, text: str) -> None:
+    head, cut = preview(text, 30)
+    ui.markdown(head).classes("ccs-md w-full")
+    if cut:
+        full_view_button(text, "Subagent result")
+
+
+TASK = ToolRenderer(icon="smart_toy", summary=_summary, body=_body, result=_result)

@@ -1,0 +1,48 @@
+"""Assembles the API as its own FastAPI app, to be mounted at /api (or under an embedding prefix).
+
+A sub-app rather than routes on NiceGUI's app: it keeps its own JSON error
+handlers (NiceGUI answers unknown paths with an HTML page) and its own OpenAPI
+document, which then lists only the API (served at <prefix>/api/docs).
+"""
+
+from __future__ import annotations
+
+import os
+
+from fastapi import FastAPI
+
+from core.api import approvals, conversation, jobs, projects, streams
+from core.api.errors import LimitBody, RedactSecrets, install_error_handlers
+from core.services import Services
+
+# Up to 20 MB of images travel base64-encoded (4/3 larger), next to a prompt of up to 500,000 characters.
+MAX_BODY_BYTES = 40 * 2**20
+_SECRET_VARIABLES = ("ANTHROPIC_API_KEY", "CLAUDE_CODE_OAUTH_TOKEN", "ANTHROPIC_AUTH_TOKEN")
+
+DESCRIPTION = """Everything the web UI does with projects, jobs and approvals, as JSON.
+
+Errors are `{"detail": "message"}` with status 400 (bad request), 404 (unknown id),
+409 (not possible in the job's current state), 413 (body too large) or 422 (malformed body).
+Live events: `GET /api/jobs/{id}/events` and `GET /api/events` (server-sent events).
+See docs/api.md for examples.
+"""
+
+
+def create_api(services: Services, *, heartbeat_s: float = 15.0, max_body_bytes: int = MAX_BODY_BYTES) -> FastAPI:
+    """The API app; mount it with `app.mount("/api", create_api(services))`.
+
+    It starts nothing itself: the host starts and stops `services` with its own lifespan.
+    """
+    api = FastAPI(title="Claude Code Server API", version="1", description=DESCRIPTION,
+                  docs_url="/docs", redoc_url=None, openapi_url="/openapi.json")
+    api.state.services = services
+    api.state.heartbeat_s = heartbeat_s
+    install_error_handlers(api)
+    for module in (projects, jobs, conversation, approvals, streams):
+        api.include_router(module.router)
+    settings = services.settings
+    secrets = [settings.anthropic_api_key or "", settings.claude_code_oauth_token or "",
+               *(os.environ.get(name, "") for name in _SECRET_VARIABLES)]
+    api.add_middleware(LimitBody, max_bytes=max_body_bytes)
+    api.add_middleware(RedactSecrets, secrets=sorted(set(secrets), key=len, reverse=True))
+    return api

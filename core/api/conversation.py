@@ -1,0 +1,59 @@
+"""A job's conversation: follow-ups, forks, edit & resend, and the stored transcript (spec C5, C7, D5, D6)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Query, Request, Response, status
+
+from core.api.deps import ServicesDep
+from core.api.jobs import created
+from core.api.schemas import EditResend, Fork, JobOut, Message, Transcript
+from core.errors import UserError
+
+router = APIRouter(prefix="/jobs", tags=["conversation"])
+
+MAX_PAGE = 5000
+
+
+@router.post("/{job_id}/messages", status_code=status.HTTP_202_ACCEPTED, response_model=JobOut)
+async def follow_up(job_id: str, body: Message, services: ServicesDep) -> JobOut:
+    """Send a follow-up. A running job queues it until its turn ends (a `prompt_queued` event says so);
+    a finished job resumes its conversation, or starts afresh with a `warning` event if it has none."""
+    images = [image.to_image() for image in body.images]
+    return JobOut.of(services.jobs.follow_up(job_id, body.prompt, images))
+
+
+@router.post("/{job_id}/fork", status_code=status.HTTP_201_CREATED, response_model=JobOut)
+async def fork(job_id: str, body: Fork, services: ServicesDep, request: Request, response: Response) -> JobOut:
+    """A new job whose conversation is this one up to the assistant turn at `at_seq`, then `prompt`."""
+    images = [image.to_image() for image in body.images]
+    return created(services.jobs.fork(job_id, body.at_seq, body.prompt, images), request, response)
+
+
+@router.post("/{job_id}/edit", status_code=status.HTTP_201_CREATED, response_model=JobOut)
+async def edit_resend(job_id: str, body: EditResend, services: ServicesDep, request: Request,
+                      response: Response) -> JobOut:
+    """A new job whose conversation is this one before the user message at `user_seq`, then `prompt`."""
+    images = [image.to_image() for image in body.images]
+    return created(services.jobs.edit_resend(job_id, body.user_seq, body.prompt, images), request, response)
+
+
+@router.get("/{job_id}/transcript", response_model=Transcript)
+async def transcript(job_id: str, services: ServicesDep,
+                     after_seq: int | None = Query(None, ge=0, description="Events after this seq (forwards)."),
+                     before_seq: int | None = Query(None, ge=1, description="Events before this seq (backwards)."),
+                     limit: int = Query(1000, ge=1, le=MAX_PAGE)) -> Transcript:
+    """Stored events, oldest first, paged by seq.
+
+    Forwards: `after_seq` (default 0) returns the first `limit` events after it.
+    Backwards: `before_seq` returns the last `limit` events before it; start from `last_seq + 1`.
+    """
+    if after_seq is not None and before_seq is not None:
+        raise UserError("Give after_seq or before_seq, not both.")
+    last_seq = services.logs.log(services.jobs.get(job_id).id).last_seq()
+    if before_seq is not None:
+        events = services.jobs.events_before(job_id, before_seq, limit)
+        has_more = len(events) == limit and events[0]["seq"] > 1
+    else:
+        events = services.jobs.events(job_id, after_seq or 0, limit)
+        has_more = bool(events) and events[-1]["seq"] < last_seq
+    return Transcript(job_id=job_id, events=events, last_seq=last_seq, has_more=has_more)

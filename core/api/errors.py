@@ -1,0 +1,139 @@
+"""Every API failure is JSON `{"detail": "..."}` with a status that says whose fault it was.
+
+Services raise `UserError`s carrying their status (400/403/404/409); malformed
+requests get 422 with a sentence naming each bad field; anything else is a bug,
+answered with a generic 500 that reveals nothing and logged on the server.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from core.errors import UserError
+
+log = logging.getLogger(__name__)
+
+_LONGEST_DETAIL = 2000
+
+
+def error(status: int, detail: str) -> JSONResponse:
+    if len(detail) > _LONGEST_DETAIL:  # ids and names are echoed: keep a huge one from bloating the answer
+        detail = detail[:_LONGEST_DETAIL] + "..."
+    return JSONResponse({"detail": detail}, status_code=status)
+
+
+def describe_validation(errors: Sequence[dict[str, Any]]) -> str:
+    """One readable sentence per problem; the offending input is never echoed back."""
+    parts = []
+    for item in errors:
+        loc = [str(p) for p in item.get("loc", ())]
+        where, field = (loc[0], ".".join(loc[1:])) if loc else ("request", "")
+        if item.get("type") == "json_invalid":
+            reason = (item.get("ctx") or {}).get("error", "")
+            parts.append(f"The request body is not valid JSON ({reason})." if reason else
+                         "The request body is not valid JSON.")
+        elif where == "body" and not field and item.get("type") == "missing":
+            parts.append("The request needs a JSON body.")
+        else:
+            name = f"{field} ({where})" if field else where
+            message = str(item.get("msg") or "invalid value").removeprefix("Value error, ")
+            parts.append(f"{name}: {message}.")
+    return " ".join(parts) or "The request is not valid."
+
+
+def install_error_handlers(api: FastAPI) -> None:
+    @api.exception_handler(UserError)
+    async def _user_error(_: Request, exc: UserError) -> JSONResponse:
+        return error(exc.status_code, str(exc))
+
+    @api.exception_handler(RequestValidationError)
+    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        return error(422, describe_validation(exc.errors()))
+
+    @api.exception_handler(HTTPException)
+    async def _http(request: Request, exc: HTTPException) -> JSONResponse:
+        if exc.status_code == 404 and exc.detail == "Not Found":
+            detail = f"There is no API route {request.method} {request.url.path[:200]}."
+        elif exc.status_code == 405:
+            detail = f"{request.method} is not allowed on {request.url.path[:200]}."
+        else:
+            detail = str(exc.detail)
+        response = error(exc.status_code, detail)
+        response.headers.update(exc.headers or {})
+        return response
+
+    @api.exception_handler(Exception)
+    async def _bug(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("API %s %s failed", request.method, request.url.path[:200])
+        return error(500, "Internal server error; the details are in the server log.")
+
+
+class RedactSecrets:
+    """Masks credentials in every response body, as a last line of defence.
+
+    Nothing the API returns should contain them, but transcripts and error
+    messages carry text produced by the CLI and tools. The mask has the secret's
+    length, so a Content-Length already sent stays right.
+    """
+
+    def __init__(self, app: ASGIApp, secrets: list[str]) -> None:
+        self.app = app
+        # Short values would mask ordinary text; real keys and tokens are long.
+        self.secrets = [s.encode() for s in secrets if s and len(s) >= 8]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not self.secrets:
+            await self.app(scope, receive, send)
+            return
+
+        async def masked_send(message: Message) -> None:
+            if message["type"] == "http.response.body" and message.get("body"):
+                body = message["body"]
+                for secret in self.secrets:
+                    if secret in body:
+                        body = body.replace(secret, b"*" * len(secret))
+                message = {**message, "body": body}
+            await send(message)
+
+        await self.app(scope, receive, masked_send)
+
+
+class LimitBody:
+    """Refuses request bodies over `max_bytes` with a JSON 413, before they are held in memory.
+
+    (FastAPI's own `max_body_size` answers in plain text when Content-Length is too big.)
+    """
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+        self.detail = f"The request body is over the {max_bytes // 2**20} MiB limit."
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length", b"")
+        if declared.isdigit() and int(declared) > self.max_bytes:
+            await error(413, self.detail)(scope, receive, send)
+            return
+        total = 0
+
+        async def counting_receive() -> Message:
+            nonlocal total
+            message = await receive()
+            if message["type"] == "http.request":
+                total += len(message.get("body", b""))
+                if total > self.max_bytes:  # a chunked body gives no length up front
+                    raise HTTPException(413, self.detail)
+            return message
+
+        await self.app(scope, counting_receive, send)

@@ -1,0 +1,49 @@
+"""/api/projects: create, list, rename, archive and restore projects (spec B1, B2)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response, status
+
+from core.api.deps import ServicesDep
+from core.api.schemas import ProjectCreate, ProjectOut, ProjectRename
+from core.errors import UserError
+
+router = APIRouter(prefix="/projects", tags=["projects"])
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=ProjectOut)
+async def create_project(body: ProjectCreate, services: ServicesDep, request: Request,
+                         response: Response) -> ProjectOut:
+    try:
+        project = services.projects.create(body.name, body.path)
+    except OSError as exc:  # e.g. a path component too long, or no permission to create the directory
+        raise UserError(f"The project directory cannot be used: {exc.strerror or exc}.") from exc
+    response.headers["Location"] = str(request.url_for("get_project", project_id=project.id))
+    return ProjectOut.of(project)
+
+
+@router.get("", response_model=list[ProjectOut])
+async def list_projects(services: ServicesDep, include_archived: bool = False) -> list[ProjectOut]:
+    return [ProjectOut.of(p) for p in services.projects.list(include_archived)]
+
+
+@router.get("/{project_id}", response_model=ProjectOut)
+async def get_project(project_id: str, services: ServicesDep) -> ProjectOut:
+    return ProjectOut.of(services.projects.get(project_id))
+
+
+@router.patch("/{project_id}", response_model=ProjectOut)
+async def rename_project(project_id: str, body: ProjectRename, services: ServicesDep) -> ProjectOut:
+    """Only the display name changes; the directory stays where it is."""
+    return ProjectOut.of(services.projects.rename(project_id, body.name))
+
+
+@router.post("/{project_id}/archive", response_model=ProjectOut)
+async def archive_project(project_id: str, services: ServicesDep) -> ProjectOut:
+    """Stops the project's live jobs first; nothing is deleted."""
+    return ProjectOut.of(await services.archive_project(project_id))
+
+
+@router.post("/{project_id}/restore", response_model=ProjectOut)
+async def restore_project(project_id: str, services: ServicesDep) -> ProjectOut:
+    return ProjectOut.of(services.restore_project(project_id))

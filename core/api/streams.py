@@ -1,0 +1,125 @@
+"""Server-sent event streams (spec I2): one per job, and one for server-wide notices.
+
+A job stream sends the stored events after the client's last seq, then follows
+live ones. `SessionManager.follow` reads the log and subscribes with no await in
+between, so a reconnecting client gets every event exactly once. Stored events
+carry `id: <seq>` (what EventSource sends back as Last-Event-ID); live-only text
+deltas are `event: delta` without an id, since they are never replayed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+from fastapi import APIRouter, Header, Query, Request
+from fastapi.responses import StreamingResponse
+
+from core.api.deps import ServicesDep
+from core.errors import UserError
+from core.hub import QueueListener
+from core.services import Services
+
+router = APIRouter(tags=["streams"])
+
+# Seqs sent in one network write while replaying stored events.
+_BACKLOG_BATCH = 200
+_RETRY_MS = 2000
+_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}  # no buffering in nginx-like proxies
+_SSE_DOC = {200: {"content": {"text/event-stream": {}}, "description": "A server-sent event stream."}}
+
+
+def sse(data: dict[str, Any], *, event: str | None = None, seq: int | None = None) -> str:
+    # json.dumps escapes newlines, so the payload is always one `data:` line.
+    head = (f"id: {seq}\n" if seq is not None else "") + (f"event: {event}\n" if event else "")
+    return f"{head}data: {json.dumps(data, default=str)}\n\n"
+
+
+async def _next(listener: QueueListener, heartbeat_s: float) -> dict[str, Any] | None | str:
+    """The next event, None when the listener was cut off, or "ping" after `heartbeat_s` of silence."""
+    try:
+        return await asyncio.wait_for(listener.queue.get(), heartbeat_s)
+    except TimeoutError:
+        return "ping"
+
+
+async def job_events(services: Services, job_id: str, after_seq: int, heartbeat_s: float) -> AsyncIterator[str]:
+    listener = QueueListener()
+    # Subscribing here rather than in the route means the generator's `finally` always unsubscribes.
+    backlog, unsubscribe = services.jobs.follow(job_id, listener, after_seq)
+    try:
+        last = after_seq
+        chunk = [f"retry: {_RETRY_MS}\n\n"]
+        for event in backlog:
+            last = event["seq"]
+            chunk.append(sse(event, seq=last))
+            if len(chunk) >= _BACKLOG_BATCH:
+                yield "".join(chunk)
+                chunk = []
+        yield "".join(chunk) + ": live\n\n"
+        while True:
+            event = await _next(listener, heartbeat_s)
+            if event is None:
+                return  # the client fell too far behind; it reconnects from its last id and loses nothing
+            if event == "ping":
+                yield ": ping\n\n"
+            elif event.get("live"):
+                yield sse(event, event="delta")
+            elif event["seq"] > last:
+                last = event["seq"]
+                yield sse(event, seq=last)
+    finally:
+        unsubscribe()
+
+
+async def global_events(services: Services, heartbeat_s: float) -> AsyncIterator[str]:
+    listener = QueueListener()
+    unsubscribe: Callable[[], None] = services.hub.subscribe_all(listener)
+    try:
+        yield f"retry: {_RETRY_MS}\n\n: live\n\n"
+        while True:
+            event = await _next(listener, heartbeat_s)
+            if event is None:
+                return
+            yield ": ping\n\n" if event == "ping" else sse(event, event=str(event.get("kind", "message")))
+    finally:
+        unsubscribe()
+
+
+def _resume_point(after_seq: int, last_event_id: str | None) -> int:
+    """EventSource reconnects to the same URL with Last-Event-ID: the later of the two wins."""
+    if last_event_id is None or not last_event_id.strip():
+        return after_seq
+    try:
+        seen = int(last_event_id.strip())
+    except ValueError:
+        raise UserError("Last-Event-ID must be the seq of an event (a non-negative integer).") from None
+    if seen < 0:
+        raise UserError("Last-Event-ID must be the seq of an event (a non-negative integer).")
+    return max(after_seq, seen)
+
+
+@router.get("/jobs/{job_id}/events", response_class=StreamingResponse, responses=_SSE_DOC)
+async def job_stream(job_id: str, request: Request, services: ServicesDep,
+                     after_seq: int = Query(0, ge=0, description="Send stored events after this seq."),
+                     last_event_id: str | None = Header(None, max_length=30)) -> StreamingResponse:
+    """Stored events after `after_seq` (or Last-Event-ID), then live ones, as server-sent events.
+
+    Stored events: `id: <seq>`, data = the event JSON. Live text deltas: `event: delta`, no id.
+    Comments (`: ping`) keep idle connections open. If the stream ends, reconnect with the last id seen.
+    """
+    services.jobs.get(job_id)  # a 404 now, before the stream starts
+    start = _resume_point(after_seq, last_event_id)
+    body = job_events(services, job_id, start, request.app.state.heartbeat_s)
+    return StreamingResponse(body, media_type="text/event-stream", headers=_HEADERS)
+
+
+@router.get("/events", response_class=StreamingResponse, responses=_SSE_DOC)
+async def server_stream(request: Request, services: ServicesDep) -> StreamingResponse:
+    """Server-wide notices as server-sent events, named by kind: `job` (a job changed: its record and
+    `live`), `project` (a project changed), `approvals` (the number pending changed, and for which job).
+    Subscribe first, then fetch the lists, so no change falls in between."""
+    body = global_events(services, request.app.state.heartbeat_s)
+    return StreamingResponse(body, media_type="text/event-stream", headers=_HEADERS)
