@@ -18,7 +18,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from claude_agent_sdk import ClaudeAgentOptions, ResultMessage, ToolUseBlock, get_session_info
+from claude_agent_sdk import (
+    ClaudeAgentOptions,
+    ResultMessage,
+    ToolUseBlock,
+    get_session_info,
+    get_session_messages,
+)
 
 from core import events
 from core.approvals import PERMISSION, PLAN, QUESTION, ApprovalBroker
@@ -78,6 +84,7 @@ class SessionManager:
             if job.status in (JobStatus.RUNNING, JobStatus.QUEUED):
                 self._forget_lost_session(job)
                 self._set_status(job, JobStatus.FAILED, error=RESTART_MESSAGE, finished=True)
+                self._warn_if_last_prompt_lost(job)
             elif job.status == JobStatus.IDLE:
                 if job.mode == JobMode.SESSION and job.session_id:
                     job.hibernated = True
@@ -85,6 +92,25 @@ class SessionManager:
                     self._save(job)
                 else:
                     self._set_status(job, JobStatus.COMPLETED, finished=True, reason="server restarted")
+
+    def _warn_if_last_prompt_lost(self, job: Job) -> None:
+        """The CLI saves a prompt a few ms after sending it; a crash in between loses it silently."""
+        if not job.session_id:
+            return
+        last = next((e for e in reversed(self.logs.log(job.id).read_before(10**12, 500))
+                     if e["kind"] == events.USER and not e.get("echoed")), None)
+        if last is None or not last.get("uuid"):
+            return
+        try:
+            saved = {m.uuid for m in get_session_messages(job.session_id,
+                                                          directory=self.projects.get(job.project_id).path)}
+        except Exception:
+            log.exception("reading session %s failed", job.session_id)
+            return
+        if last["uuid"] not in saved:
+            self._emit(job, events.make(events.WARNING, message=(
+                "Your last message did not reach Claude's saved conversation before the restart; "
+                "send it again if you still need it."), lost_prompt_uuid=last["uuid"]))
 
     def start_background(self) -> None:
         if self._sweeper is None:

@@ -119,7 +119,7 @@ class ChatView:
         client = ui.context.client
         client.on_delete(self.close)
         ui.timer(FLUSH_INTERVAL_S, self._tick)
-        ui.run_javascript(AUTOSCROLL_JS % self.root.id)  # sent once the browser is connected
+        pass  # ui.run_javascript(AUTOSCROLL_JS % self.root.id)  # sent once the browser is connected
 
     def close(self) -> None:
         self._unsubscribe()
