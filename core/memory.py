@@ -26,6 +26,7 @@ from claude_agent_sdk import project_key_for_directory
 
 from core import events
 from core.errors import Conflict, NotFound, UserError
+from core.importer import claude_config_dir
 from core.paths import PathOutsideProject, resolve_in
 
 MAX_MEMORY_BYTES = 1024 * 1024
@@ -117,8 +118,6 @@ class MemoryService:
     @classmethod
     def for_project(cls, services, project_id: str) -> MemoryService:
         """For this server: its own HOME and config folder, and the auto-memory folder its sessions reported."""
-        from core.importer import claude_config_dir
-
         project = services.projects.get(project_id)
         return cls(project.path, Path.home(), config_dir=claude_config_dir(),
                    auto_memory_dir=_reported_auto_dir(services, project_id))

@@ -113,6 +113,7 @@ class Terminal:
         self._input_lock = threading.Lock()
         self._exited = threading.Event()
         self._exit_reported = False
+        self._orphans = True  # whether processes of the session may outlive the shell
         self._reader = threading.Thread(target=self._read_loop, name=f"pty-read:{key}", daemon=True)
         self._writer = threading.Thread(target=self._write_loop, name=f"pty-write:{key}", daemon=True)
         self._reader.start()
@@ -220,6 +221,8 @@ class Terminal:
             self._proc.wait()
         status, sig = self._proc.exitstatus, self._proc.signalstatus
         code = status if status is not None else (-sig if sig is not None else None)
+        # Linux keeps a session's id from reuse only while a member lives: with none left, never signal it again.
+        self._orphans = bool(session_pids(self.pid))
         # The writer must be done before the descriptor is closed: its number could be reused at once.
         self._exited.set()
         self._input.put(None)
@@ -269,6 +272,8 @@ class Terminal:
             return
         self.closed = True
         self._subscribers.clear()
+        if self._exited.is_set() and not self._orphans:
+            return
         _signal_session(self.pid, signal.SIGHUP)
         _signal_session(self.pid, signal.SIGCONT)  # a stopped job only sees the hangup once it runs
 
