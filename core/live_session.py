@@ -91,6 +91,7 @@ class LiveSession:
         self.closing = False
         self.close_status: str | None = None  # what the job becomes once this session ends
         self.close_reason = ""
+        self.holds_session_crons = False
         self.needs_reconnect = False  # thinking or effort changed: reconnect before the next turn
         self.last_activity = time.monotonic()
         self.server_info: dict[str, Any] | None = None

@@ -140,6 +140,7 @@ class SessionManager:
             job = self.jobs[job_id]
             if (job.status == JobStatus.IDLE and session.connected and not session.turn_active
                     and not session.prompts and job.session_id and session.last_activity <= cutoff
+                    and not session.holds_session_crons
                     and not self.approvals.pending(job_id)):
                 session.close("hibernate", "hibernated after a long idle time")
                 released.append(job_id)
@@ -617,6 +618,8 @@ class SessionManager:
 
     def on_tool_use(self, session: LiveSession, block: ToolUseBlock) -> None:
         job = session.job
+        if block.name in CRON_TOOLS and not (block.input or {}).get("durable"):
+            session.holds_session_crons = True  # they live only in this CLI process: never hibernate it
         if block.name in CRON_TOOLS and job.mode != JobMode.SESSION:
             job.mode = JobMode.SESSION  # spec G5: a job that schedules work must stay alive to run it
             self._cancel_grace(job)

@@ -114,3 +114,12 @@ def test_settings_come_from_flags_environment_and_dotenv(tmp_path):
         load_settings([], env={"PORT": "eighty"}, dotenv_path=None)
     with pytest.raises(SettingsError):
         load_settings([], env={"MAX_RUNNING_JOBS": "0"}, dotenv_path=None)
+
+
+async def test_a_session_holding_session_only_cron_tasks_is_never_hibernated(services, project, scripted_model):
+    scripted_model.add_response(tool_use("CronCreate", {"cron": "*/5 * * * *", "prompt": "ping", "recurring": True}))
+    scripted_model.add_response(text("Scheduled for this session."))
+    job = services.jobs.submit(project.id, "ping every 5 minutes", permission_mode="bypassPermissions")
+    await wait_status(services.jobs, job.id, "idle")
+    assert services.jobs.hibernate_idle(older_than_s=0) == []
+    assert services.jobs.is_live(job.id)
