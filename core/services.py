@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from core.cron import CronService
 from core.hub import Hub
+from core.importer import SessionImporter
 from core.projects import ProjectService
 from core.search import JobSearch
 from core.session_manager import SessionManager
 from core.settings import Settings
+from core.terminal import TerminalManager
 from storage.event_log import EventLogStore
 from storage.state_store import StateStore
 
@@ -23,6 +26,14 @@ class Services:
     projects: ProjectService
     jobs: SessionManager
     search: JobSearch
+    terminals: TerminalManager = field(default_factory=TerminalManager)
+    cron: CronService = field(init=False)
+    importer: SessionImporter = field(init=False)
+
+    def __post_init__(self) -> None:
+        # One of each, for the server's life: they keep incremental state about every job.
+        self.cron = CronService(self)
+        self.importer = SessionImporter(self)
 
     @classmethod
     def create(cls, settings: Settings) -> Services:
@@ -65,6 +76,7 @@ class Services:
         return complete
 
     async def shutdown(self) -> None:
+        await self.terminals.close_all()
         await self.jobs.shutdown()
 
 

@@ -7,6 +7,7 @@ from nicegui import ui
 from components.composer import Composer
 from components.job_header import JobHeader
 from components.transcript import Transcript
+from components.workspace import PANELS
 from core.errors import UserError
 from core.services import Services
 from pages.layout import frame
@@ -35,6 +36,7 @@ def register(services: Services) -> None:
                     Composer(services, job.project_id, job.id,
                              file_completer=services.file_completer(job.project_id))
                 for name in TABS[1:]:
-                    with ui.tab_panel(name):
-                        ui.label(f"The {name.lower()} panel arrives with the workspace panels.").classes(
-                            "text-grey")
+                    with ui.tab_panel(name).classes("q-pa-none"):
+                        panel = PANELS.get(name)
+                        if panel:
+                            panel(services, job.project_id, job.id)
