@@ -173,7 +173,7 @@ class SessionManager:
                 "queued_prompts": [p.text for p in session.prompts] if session else [],
                 "queue_position": self.scheduler.position(job_id),
                 "grace_deadline": job.grace_deadline, "hibernated": job.hibernated,
-                "partial": [dict(b) for _, b in sorted(session.partial.items())] if session else [],
+                "partial": [{"index": i, **b} for i, b in sorted(session.partial.items())] if session else [],
                 "slash_commands": self.slash_commands(job_id)}
 
     def slash_commands(self, job_id: str) -> list[dict[str, Any]]:

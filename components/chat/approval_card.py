@@ -6,6 +6,8 @@ projects; it needs only the approval's dict and the broker that answers it.
 
 from __future__ import annotations
 
+import json
+import logging
 import time
 from typing import Any
 
@@ -18,6 +20,7 @@ from components.chat.tools.ask import questions
 from core.approvals import PERMISSION, PLAN, QUESTION, ApprovalBroker
 from core.errors import NotFound, UserError
 
+log = logging.getLogger(__name__)
 _TITLES = {QUESTION: ("help", "Claude has a question"), PLAN: ("map", "Review the plan")}
 
 
@@ -58,14 +61,23 @@ class ApprovalCard:
             if self.kind == PLAN:
                 ui.markdown(str(tool_input.get("plan") or "(empty plan)")).classes("ccs-md w-full")
             elif self.kind == PERMISSION:
-                renderer = renderer_for(str(approval.get("tool_name", "")))
-                ui.label(f"{approval.get('tool_name')}: {renderer.summary(tool_input)}").classes("ccs-summary")
-                renderer.body(tool_input)
+                self._describe_tool(str(approval.get("tool_name", "")), tool_input)
             with ui.column().classes("w-full gap-2") as self._actions:
                 if pending:
                     self._build_actions(tool_input)
                 else:
                     ui.label("No longer pending.").classes("ccs-muted")
+
+    @staticmethod
+    def _describe_tool(tool_name: str, tool_input: dict[str, Any]) -> None:
+        """What the tool is about to do, drawn by its transcript renderer (a diff for an Edit)."""
+        renderer = renderer_for(tool_name)
+        try:
+            ui.label(f"{tool_name}: {renderer.summary(tool_input)}").classes("ccs-summary")
+            renderer.body(tool_input)
+        except Exception:  # odd input must not hide the question; the raw input still says it
+            log.exception("rendering the %s approval failed", tool_name)
+            ui.label(json.dumps(tool_input, ensure_ascii=False, default=str)[:2000]).classes("ccs-pre")
 
     # -- actions --------------------------------------------------------------------------
 

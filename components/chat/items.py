@@ -63,18 +63,29 @@ def assistant_text(event: dict[str, Any]) -> None:
 
 
 class Thinking:
-    """One collapsible block for a run of consecutive thinking blocks."""
+    """One collapsible block for a run of consecutive thinking blocks.
+
+    Collapsed by default, so its text is only sent to the browser when opened:
+    long reasoning costs nothing until someone wants to read it.
+    """
 
     def __init__(self, text: str) -> None:
-        self._text = text or "(redacted)"
-        with ui.expansion("Thinking", icon="psychology").classes("w-full ccs-thinking").props("dense") as box:
-            tag(box, "thinking")
-            self._markdown = ui.markdown(self._text).classes("ccs-md")
+        self.text = text or "(redacted)"
+        self._markdown: ui.markdown | None = None
+        with ui.expansion("Thinking", icon="psychology", on_value_change=self._opened) \
+                .classes("w-full ccs-thinking").props("dense") as self.element:
+            tag(self.element, "thinking")
+
+    def _opened(self) -> None:
+        if self._markdown is None:
+            with self.element:
+                self._markdown = ui.markdown(self.text).classes("ccs-md")
 
     def append(self, text: str) -> None:
         if text:
-            self._text += "\n\n" + text
-            self._markdown.set_content(self._text)
+            self.text += "\n\n" + text
+            if self._markdown is not None:
+                self._markdown.set_content(self.text)
 
 
 def notice(text: str, level: str) -> None:
@@ -87,14 +98,17 @@ def notice(text: str, level: str) -> None:
         ui.label(text).classes("whitespace-pre-wrap break-words")
 
 
-def describe_status(event: dict[str, Any]) -> tuple[str, str] | None:
-    """(text, level) for a status change worth a line, or None for the routine ones."""
+def describe_status(event: dict[str, Any], shown_error: str | None = None) -> tuple[str, str] | None:
+    """(text, level) for a status change worth a line, or None for the routine ones.
+
+    A failure's error is left out when an error line just said it (`shown_error`).
+    """
     status, reason, error = event.get("status"), event.get("reason"), event.get("error")
     if status in QUIET_STATUSES and not reason:
         return None
     text = f"Job {status}" + (f" — {reason}" if reason else "")
     if status == "failed":
-        return text + (f": {error}" if error and error != reason else ""), "error"
+        return text + (f": {error}" if error and error not in (reason, shown_error) else ""), "error"
     return text, "info"
 
 

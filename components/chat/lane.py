@@ -22,6 +22,7 @@ class Lane:
         self._count = 0
         self.thinking: Any = None  # the thinking item a next thinking block merges into
         self.last_init: tuple[Any, Any] | None = None
+        self.last_error: str | None = None  # a job failure is reported twice (status and error events)
 
     def slot(self, *, new_turn: bool = False) -> ui.column:
         """The container for one new item; entering it breaks any run of thinking blocks."""

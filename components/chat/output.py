@@ -10,7 +10,7 @@ from nicegui import ui
 
 from components.chat.fmt import fenced, tag
 
-PREVIEW_LINES = 20
+PREVIEW_LINES = 12
 PREVIEW_CHARS = 4000
 FULL_VIEW_CHARS = 2_000_000  # beyond this even the full view is cut: the browser would choke
 

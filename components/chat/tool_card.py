@@ -46,11 +46,9 @@ class ToolCard:
                     .props("flat round dense size=xs title=\"Raw JSON\""), "raw-json-toggle")
             self._safe(self.renderer.body, None)
             self._nest_slot = ui.element("div").classes("w-full")
-            self._task_line = ui.label("").classes("ccs-muted")
-            self._task_line.set_visibility(False)
             self._result_slot = ui.element("div").classes("w-full")
-            self._raw = ui.element("div").classes("w-full")
-            self._raw.set_visibility(False)
+        self._task_line: ui.label | None = None
+        self._raw: ui.element | None = None  # built on first use, at the end of the card
 
     def _safe(self, render: Any, default: Any) -> Any:
         """A renderer that trips over odd input must not take the transcript down with it."""
@@ -116,12 +114,18 @@ class ToolCard:
         usage = event.get("usage") or {}
         if usage.get("duration_ms"):
             text += f" · {usage['duration_ms'] / 1000:.1f}s"
+        if self._task_line is None:
+            with self._nest_slot:
+                self._task_line = ui.label("").classes("ccs-muted")
         self._task_line.set_text(f"Subagent {text}")
-        self._task_line.set_visibility(True)
 
     # -- raw JSON -------------------------------------------------------------------------
 
     def _toggle_raw(self) -> None:
+        if self._raw is None:
+            with self.element:
+                self._raw = ui.element("div").classes("w-full")
+            self._raw.set_visibility(False)
         showing = not self._raw.visible
         if showing:  # rebuilt on each opening: the result may have arrived since
             self._raw.clear()

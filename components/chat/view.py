@@ -63,6 +63,18 @@ class _Orphan:
         self.steps = 0
 
 
+class _Root(ui.column):
+    """The view's outer column; tells the view when it is deleted (a page swapping jobs in one tab)."""
+
+    def __init__(self, on_delete: Callable[[], None]) -> None:
+        super().__init__()
+        self._on_delete = on_delete
+
+    def _handle_delete(self) -> None:
+        self._on_delete()
+        super()._handle_delete()
+
+
 class ChatView:
     def __init__(self, services: Any, job_id: str, *, on_fork: Callable[[int], Any] | None = None,
                  on_edit: Callable[[int, str], Any] | None = None, initial_events: int = INITIAL_EVENTS,
@@ -90,9 +102,13 @@ class ChatView:
         self._resolutions: dict[str, dict[str, Any]] = {}
         self._queued: dict[str, items.QueuedPrompt] = {}
         self._sent: set[str] = set()
+        self._older_queued: list[str] = []
+        self._unsubscribe: Callable[[], None] = lambda: None
+        self._unsubscribe_notices: Callable[[], None] = lambda: None
         job = self.jobs.get(job_id)
 
-        with ui.column().classes("w-full gap-2") as self.root:
+        self._closed = False
+        with _Root(self.close).classes("w-full gap-2") as self.root:
             tag(self.root, "chat-view")
             self._earlier = tag(ui.button("Load earlier", icon="expand_less", on_click=self.load_earlier)
                                 .props("flat dense no-caps").classes("self-center"), "load-earlier")
@@ -100,7 +116,10 @@ class ChatView:
             with self._pages:
                 self._lane = Lane()
             self._stream = LiveStream()
+            # Queued follow-ups wait here, below the turn still running, until the CLI takes them.
+            self._queue_box = ui.column().classes("w-full gap-2")
             self.indicator = WorkingIndicator(job.to_dict())
+            ui.timer(FLUSH_INTERVAL_S, self._tick)
 
         # No await from here to the end: the window, the subscription and the partial stream agree.
         tail = self.jobs.events_before(job_id, sys.maxsize, initial_events)
@@ -116,14 +135,15 @@ class ChatView:
         self._earlier.set_visibility(len(tail) >= initial_events)
         self._drop_stale_queued()
 
-        client = ui.context.client
-        client.on_delete(self.close)
-        ui.timer(FLUSH_INTERVAL_S, self._tick)
-        pass  # ui.run_javascript(AUTOSCROLL_JS % self.root.id)  # sent once the browser is connected
+        ui.context.client.on_delete(self.close)
+        ui.run_javascript(AUTOSCROLL_JS % self.root.id)  # sent once the browser is connected
 
     def close(self) -> None:
-        self._unsubscribe()
-        self._unsubscribe_notices()
+        """Stop following the job; called when the tab or the view goes away, safe to call twice."""
+        if not self._closed:
+            self._closed = True
+            self._unsubscribe()
+            self._unsubscribe_notices()
 
     # -- feeds ----------------------------------------------------------------------------
 
@@ -172,7 +192,9 @@ class ChatView:
                 self._render(event, lane, live=False)
             self._adopt_orphans()
             self.first_seq = older[0]["seq"]
-            self._drop_stale_queued()
+            for uuid in self._older_queued:
+                self._queued.pop(uuid, None)
+            self._older_queued.clear()
         self._earlier.set_visibility(len(older) >= self.page_events)
 
     # -- rendering ------------------------------------------------------------------------
@@ -198,9 +220,7 @@ class ChatView:
             if card is not None:
                 card.resolve(event)
         elif kind == ev.PROMPT_QUEUED:
-            if event.get("uuid") not in self._sent:
-                with lane.slot():
-                    self._queued[event.get("uuid", "")] = items.QueuedPrompt(event)
+            self._render_queued(event, lane)
         elif kind == ev.TASK:
             card = self._cards.get(event.get("tool_use_id") or "") or self._task_cards.get(event.get("task_id"))
             if card is not None:
@@ -248,7 +268,9 @@ class ChatView:
         self._orphan_results[tool_use_id] = box
 
     def _render_user(self, event: dict[str, Any], lane: Lane, *, nested: bool) -> None:
-        if event.get("echoed") or nested:
+        if nested:
+            return  # a subagent's prompt, already shown in its Task card
+        if event.get("echoed"):
             with lane.slot():
                 items.echoed_user(event)
             return
@@ -260,6 +282,21 @@ class ChatView:
                 queued.element.delete()
         with lane.slot(new_turn=True):
             items.user_message(event, self.on_edit)
+
+    def _render_queued(self, event: dict[str, Any], lane: Lane) -> None:
+        uuid = event.get("uuid", "")
+        if uuid in self._sent:
+            return
+        if lane is self._lane:
+            with self._queue_box:
+                self._queued[uuid] = items.QueuedPrompt(event)
+            return
+        # In an older batch everything after it is known: unless its user event follows in this
+        # batch (which deletes this item again), it was never sent.
+        with lane.slot():
+            queued = self._queued[uuid] = items.QueuedPrompt(event)
+        self._older_queued.append(uuid)
+        queued.mark_dropped()
 
     def _render_approval(self, event: dict[str, Any], lane: Lane) -> None:
         approval = event.get("approval") or {}
@@ -274,16 +311,20 @@ class ChatView:
 
     def _render_notice(self, event: dict[str, Any], lane: Lane) -> None:
         kind = event.get("kind")
+        if kind == ev.ERROR and event.get("message") == lane.last_error:
+            return
         if kind in (ev.ERROR, ev.WARNING):
             described: tuple[str, str] | None = (event.get("message", ""), kind)
         elif kind == ev.STATUS:
-            described = items.describe_status(event)
+            described = items.describe_status(event, lane.last_error)
         elif kind == ev.SESSION_RESET:
             described = ("Conversation cleared: a new session starts here", "warning")
         elif kind == ev.SYSTEM:
             described = self._describe_system(event, lane)
         else:
             described = None
+        if kind == ev.ERROR or (kind == ev.STATUS and event.get("status") == "failed"):
+            lane.last_error = event.get("message") or event.get("error")
         if described is not None:
             with lane.slot():
                 items.notice(*described)

@@ -14,7 +14,8 @@ def _summary(tool_input: Input) -> str:
 
 
 def _body(tool_input: Input) -> None:
-    text_block(str(tool_input.get("command", "")), "bash")
+    # Plain text: highlighting a one-line command buys little and costs a markdown element per call.
+    text_block("$ " + str(tool_input.get("command", "")))
     flags = []
     if tool_input.get("run_in_background"):
         flags.append("in background")

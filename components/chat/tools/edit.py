@@ -11,10 +11,14 @@ from components.chat.output import output
 from components.chat.tools.base import Input, ToolRenderer, caption_result
 
 DIFF_PREVIEW_LINES = 40
+MAX_DIFF_CHARS = 200_000  # difflib is quadratic in the worst case; huge edits get sizes, not a diff
 
 
 def unified_diff(path: str, old: str, new: str) -> str:
-    lines = difflib.unified_diff(old.splitlines(), new.splitlines(), fromfile=f"a/{path}", tofile=f"b/{path}",
+    if len(old) + len(new) > MAX_DIFF_CHARS:
+        return f"(too large to diff here: {len(old):,} characters replaced by {len(new):,})"
+    name = path.lstrip("/")
+    lines = difflib.unified_diff(old.splitlines(), new.splitlines(), fromfile=f"a/{name}", tofile=f"b/{name}",
                                  lineterm="", n=3)
     return "\n".join(lines)
 

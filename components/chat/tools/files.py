@@ -8,6 +8,8 @@ from components.chat import fmt
 from components.chat.output import output
 from components.chat.tools.base import Input, ToolRenderer, caption_result
 
+READ_PREVIEW_LINES = 6  # the model read it; people rarely need more than a glimpse inline
+
 
 def _path(tool_input: Input) -> str:
     return str(tool_input.get("file_path") or tool_input.get("notebook_path") or "")
@@ -41,7 +43,7 @@ def _read_summary(tool_input: Input) -> str:
 def _read_result(tool_input: Input, text: str) -> None:
     ui.label(_size_line(text)).classes("ccs-muted")
     if text.strip():
-        output(text, title=_path(tool_input))
+        output(text, title=_path(tool_input), max_lines=READ_PREVIEW_LINES)
 
 
 WRITE = ToolRenderer(icon="save", summary=_write_summary, body=_write_body, result=caption_result)
