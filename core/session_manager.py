@@ -233,7 +233,7 @@ class SessionManager:
         if session and not session.closing and session.needs_reconnect and not session.turn_active:
             session.close("hibernate", "settings changed")
         if session and not session.closing:
-            self._cancel_grace(job)
+            self._cancel_grace(job, save=False)  # saved with the turn's running status a moment later
             if session.turn_active or session.prompts or not session.connected:
                 self._emit(job, events.make(events.PROMPT_QUEUED, text=prompt.text, uuid=prompt.uuid,
                                             images=[i.summary() for i in prompt.images]))
@@ -583,14 +583,13 @@ class SessionManager:
         if session.resume and session.resume.fork:
             session.resume = ResumeSpec(job.session_id) if job.session_id else None
         if not session.prompts and not session.turn_active:
-            self._set_status(job, JobStatus.IDLE)
-            self._after_idle(job)
+            self._become_idle(job)
 
     def on_turn_start(self, session: LiveSession, prompt: Prompt) -> None:
         job = session.job
         if prompt.queued:
             self._emit(job, prompt.event(was_queued=True))
-        self._cancel_grace(job)
+        self._cancel_grace(job, save=False)  # the status save below records it
         if job.started_at is None:
             job.started_at = now()
         job.finished_at = None
@@ -663,8 +662,7 @@ class SessionManager:
             return  # the next queued prompt goes out at once; the job stays running
         if session.needs_reconnect:
             session.close("hibernate", "settings changed")
-        self._set_status(job, JobStatus.IDLE, reason="stopped by the user" if interrupted else None)
-        self._after_idle(job)
+        self._become_idle(job, reason="stopped by the user" if interrupted else None)
 
     def _result_error(self, session: LiveSession, result: ResultMessage) -> str:
         detail = "; ".join(result.errors or []) or (result.result or "")
@@ -710,17 +708,14 @@ class SessionManager:
 
     # -- state changes -------------------------------------------------------------------
 
-    def _after_idle(self, job: Job) -> None:
-        if job.mode == JobMode.JOB and job.status == JobStatus.IDLE:
-            self._start_grace(job)
-
-    def _start_grace(self, job: Job) -> None:
+    def _become_idle(self, job: Job, reason: str | None = None) -> None:
+        """Idle, with a one-shot job's grace countdown armed: one save records both (it is a hot path)."""
         self._cancel_grace(job, save=False)
-        delay = self.settings.grace_period_s
-        job.grace_deadline = time.time() + delay
-        self._save(job)
-        loop = asyncio.get_running_loop()
-        self._grace_timers[job.id] = loop.call_later(delay, self._grace_expired, job.id)
+        if job.mode == JobMode.JOB:
+            delay = self.settings.grace_period_s
+            job.grace_deadline = time.time() + delay
+            self._grace_timers[job.id] = asyncio.get_running_loop().call_later(delay, self._grace_expired, job.id)
+        self._set_status(job, JobStatus.IDLE, reason=reason)
 
     def _grace_expired(self, job_id: str) -> None:
         self._grace_timers.pop(job_id, None)
