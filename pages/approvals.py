@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from nicegui import ui
 
+from components.chat import ApprovalCard
 from components.format import age
 from components.live_refresh import refresh_on_notices
 from core.services import Services
@@ -28,13 +29,10 @@ def register(services: Services) -> None:
                         if job is None:
                             continue
                         project = services.projects.get(job.project_id)
-                        with ui.card().classes("w-full").props("data-testid=approval-entry"):
-                            with ui.row().classes("items-center gap-2"):
-                                ui.badge(approval.kind)
-                                ui.link(job.name, f"/job/{job.id}")
-                                ui.label(project.name).classes("text-caption text-grey")
-                                ui.label(age(approval.created_at)).classes("text-caption text-grey")
-                            ui.label(approval.title or approval.tool_name).classes("text-body2")
+                        with ui.column().classes("w-full gap-1").props("data-testid=approval-entry"):
+                            ui.link(f"{project.name} · {job.name} · {age(approval.created_at)}",
+                                    f"/job/{job.id}").classes("text-caption")
+                            ApprovalCard(approval.to_dict(), services.jobs.approvals)
 
             render()
             refresh_on_notices(services.hub, render, lambda n: n.get("kind") == "approvals")
