@@ -33,11 +33,6 @@ def is_hidden_name(name: str) -> bool:
     return name in HIDDEN_DIRS or name.endswith(_HIDDEN_SUFFIXES)
 
 
-def is_venv_listing(names: set[str]) -> bool:
-    """True when a directory with these entries is a virtual environment."""
-    return any(marker in names for marker in _VENV_MARKERS)
-
-
 def is_venv_dir(path: str | os.PathLike[str]) -> bool:
     return any(os.path.exists(os.path.join(path, marker)) for marker in _VENV_MARKERS)
 

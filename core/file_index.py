@@ -41,7 +41,7 @@ class FileIndex:
     """Blocking API: async callers use `asyncio.to_thread` (the first search waits for the build)."""
 
     def __init__(self, root: Path, stale_after: float = 2.0) -> None:
-        self.root = root
+        self.root = root.resolve()
         self.stale_after = stale_after
         self.snapshot = EMPTY
         self._rules = IgnoreRules(root)  # its own cache: a reload elsewhere must not hide a change from us
@@ -51,6 +51,8 @@ class FileIndex:
         self._thread: threading.Thread | None = None
         self._closed = False
         self._refreshed_at = 0.0
+        self._listed = 0  # files indexed, counted during walks: stops a walk of a whole home directory
+        self._cut_short = False
 
     # ----------------------------------------------------------------- lifecycle
 
@@ -101,6 +103,8 @@ class FileIndex:
 
     def _rebuild(self) -> None:
         self._dirs = {}
+        self._listed = 0
+        self._cut_short = False
         self._rules = IgnoreRules(self.root)
         self._scan_tree("", self._rules.root_chain())
         self._publish()
@@ -142,10 +146,11 @@ class FileIndex:
 
     def _scan_tree(self, top: str, parent_chain: list[IgnoreFile]) -> None:
         stack = [(top, parent_chain)]
-        while stack and not self._closed:
+        while stack and not self._closed and self._listed <= MAX_FILES:
             rel, chain = stack.pop()
             scanned = self._scan_dir(rel, chain)
             stack.extend((_join(rel, sub), scanned.chain) for sub in scanned.subdirs)
+        self._cut_short = self._cut_short or bool(stack)
 
     def _scan_dir(self, rel: str, parent_chain: list[IgnoreFile]) -> _Dir:
         path = self._abs(rel)
@@ -181,6 +186,7 @@ class FileIndex:
             except OSError:
                 continue  # vanished while we looked
         self._dirs[rel] = scanned
+        self._listed += len(scanned.files)
         return scanned
 
     def _drop(self, rel: str) -> None:
@@ -195,14 +201,16 @@ class FileIndex:
         for rel, scanned in self._dirs.items():
             items.extend((_join(rel, name), size) for name, size in scanned.files.items())
             venvs.extend(_join(rel, name) for name in scanned.venvs)
-        truncated = len(items) > MAX_FILES
-        self.snapshot = Snapshot.build(items[:MAX_FILES] if truncated else items, truncated, venvs)
+        self._listed = len(items)
+        truncated = self._cut_short or len(items) > MAX_FILES
+        self.snapshot = Snapshot.build(items[:MAX_FILES], truncated, venvs)
         self._refreshed_at = time.monotonic()
 
     def _abs(self, rel: str) -> str:
         return os.path.join(self.root, rel) if rel else str(self.root)
 
     # ----------------------------------------------------------------- queries
+
     def search(self, query: str, limit: int = 50, timeout: float | None = None) -> list[Match]:
         """Fuzzy search on file names (waits up to `timeout` for the first build; None: as long as it takes)."""
         return search(self.current(timeout), query, limit)

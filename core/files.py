@@ -18,7 +18,7 @@ from core.errors import NotFound, UserError
 from core.file_ignore import IgnoreRules, is_hidden_name, is_venv_dir
 from core.file_index import FileIndex, Match
 from core.file_languages import guess_language
-from core.file_search import ContentMatch, search_content
+from core.file_search import ContentMatch, TrackedFiles, is_git_worktree, search_content
 from core.paths import resolve_in
 
 __all__ = ["ContentMatch", "Entry", "FilePreview", "FileService", "FileServices", "Match"]
@@ -61,6 +61,7 @@ class FileService:
         self.max_preview_bytes = max_preview_bytes
         self.index = FileIndex(self.root, stale_after=stale_after)
         self._rules = IgnoreRules(self.root)
+        self._tracked = TrackedFiles(self.root)
 
     def start(self) -> None:
         """Build the name index in the background, so the first search need not wait."""
@@ -134,10 +135,18 @@ class FileService:
     def search_content(self, query: str, regex: bool = False, case_sensitive: bool = False, limit: int = 200,
                        context: int = 2) -> list[ContentMatch]:
         """Lines matching `query` in non-ignored text files under the size limit."""
-        snapshot = self.index.current()
-        large = [p for p, size in zip(snapshot.paths, snapshot.sizes, strict=True) if size > self.max_preview_bytes]
+        if not query:
+            return []
+        self.index.refresh()  # incremental, milliseconds of stats: a file created a moment ago is searched
+        snapshot = self.index.snapshot
+        files = list(zip(snapshot.paths, snapshot.sizes, strict=True))
+        large = [path for path, size in files if size > self.max_preview_bytes]
+        untracked = None
+        if is_git_worktree(self.root):
+            tracked = self._tracked.get()
+            untracked = [path for path, size in files if path not in tracked and size <= self.max_preview_bytes]
         return search_content(self.root, query, regex=regex, case_sensitive=case_sensitive, limit=limit,
-                              context=context, skip=large, skip_dirs=snapshot.venv_dirs)
+                              context=context, large=large, skip_dirs=snapshot.venv_dirs, untracked=untracked)
 
     def refresh(self) -> None:
         """Update the name index now (after a job finished, say) instead of at the next stale search."""

@@ -69,11 +69,14 @@ class GitService:
                                               start_new_session=True)
         except GitCommandNotFound:
             raise UserError("git is not installed on the server.") from None
-        except GitCommandError as exc:  # raised by GitPython itself for a timeout
+        except GitCommandError as exc:  # GitPython's own failures (a git that cannot start, say)
             raise UserError(f"git {args[0]} failed: {_message(str(exc.stderr or exc))}") from None
         finally:
             repo.close()
         if code not in ok:
+            if timeout is not None and err.startswith("Timeout:"):  # GitPython's words for its own kill
+                raise UserError(f"git {args[0]} gave no answer within {timeout:.0f} s and was stopped; "
+                                "is the remote reachable?")
             raise UserError(f"git {args[0]} failed: {_message(err or out) or f'exit code {code}'}")
         return code, out, err
 

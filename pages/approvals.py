@@ -18,7 +18,13 @@ def register(services: Services) -> None:
             ui.label("Waiting for you").classes("text-h5")
             body = ui.column().classes("w-full gap-2").props("data-testid=approvals-list")
 
+            shown: list[str] = []
+
             def render() -> None:
+                ids = [a.id for a in services.jobs.approvals.pending()]
+                if ids == shown and body.default_slot.children:
+                    return  # unchanged: keep what the user is typing into a card
+                shown[:] = ids
                 body.clear()
                 with body:
                     pending = services.jobs.approvals.pending()
