@@ -183,7 +183,7 @@ class FileIndex:
                         scanned.files[entry.name] = target.stat().st_size
                 elif entry.is_file(follow_symlinks=False) and not IgnoreRules.is_ignored(chain, entry_rel, False):
                     scanned.files[entry.name] = entry.stat(follow_symlinks=False).st_size
-            except OSError:
+            except (OSError, RuntimeError):  # RuntimeError: a symlink loop
                 continue  # vanished while we looked
         self._dirs[rel] = scanned
         self._listed += len(scanned.files)

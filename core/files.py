@@ -71,7 +71,10 @@ class FileService:
         self.index.close()
 
     def _existing(self, relative: str) -> Path:
-        target = resolve_in(self.root, relative)
+        try:
+            target = resolve_in(self.root, relative)
+        except RuntimeError:  # Path.resolve on a symlink loop (Python 3.11)
+            raise UserError(f"{relative!r} is a loop of symbolic links.") from None
         if not target.exists():
             raise NotFound(f"{relative!r} does not exist in this project.")
         return target
@@ -93,7 +96,7 @@ class FileService:
                     if item.is_symlink() and not Path(item.path).resolve().is_relative_to(self.root):
                         continue  # it could not be opened (J3); listing it would only leak its target's size
                     info = item.stat()
-                except OSError:
+                except (OSError, RuntimeError):  # RuntimeError: a symlink loop
                     continue  # a dangling link or a file that vanished while we looked
                 is_dir = stat.S_ISDIR(info.st_mode)
                 if is_dir and (is_hidden_name(item.name) or is_venv_dir(item.path)):

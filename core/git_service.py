@@ -42,26 +42,32 @@ class GitService:
     # ----------------------------------------------------------------- plumbing
 
     def is_repo(self) -> bool:
-        if not (self.root / ".git").exists():
-            return False
+        """True when the project folder is a work tree's top level (NotFound if the folder is gone)."""
         try:
-            Repo(self.root).close()
-        except (InvalidGitRepositoryError, NoSuchPathError):
+            self._open().close()
+        except NotFound:
+            raise
+        except UserError:
             return False
         return True
 
-    def _repo(self) -> Repo:
+    def _open(self) -> Repo:
         if not self.root.is_dir():
             raise NotFound(f"Project directory {self.root} does not exist.")
-        if not self.is_repo():
-            raise UserError(f"{self.root.name} is not a git repository; initialise one first.")
-        return Repo(self.root)
+        if (self.root / ".git").exists():  # GitPython alone would accept a folder inside a repository
+            try:
+                return Repo(self.root)
+            except (InvalidGitRepositoryError, NoSuchPathError):
+                pass
+        raise UserError(f"{self.root.name} is not a git repository; initialise one first.")
 
     def _git(self, *args: str, timeout: float | None = None, ok: tuple[int, ...] = (0,),
              strip: bool = True) -> tuple[int, str, str]:
         """(exit code, stdout, stderr) of `git args`; any other exit code becomes a UserError with git's words."""
-        repo = self._repo()
-        command = ["git", "-c", "core.quotePath=false", *args]
+        repo = self._open()
+        # Literal pathspecs: a file named 'a*.txt' must not stage every a-something.txt.
+        command = ["git", "--literal-pathspecs", "-c", "core.quotePath=false", *args]
+        name = next(arg for arg in args if not arg.startswith("-"))
         try:
             # A new session has no controlling terminal: ssh cannot stop to ask for a passphrase.
             code, out, err = repo.git.execute(command, with_extended_output=True, with_exceptions=False,
@@ -70,14 +76,14 @@ class GitService:
         except GitCommandNotFound:
             raise UserError("git is not installed on the server.") from None
         except GitCommandError as exc:  # GitPython's own failures (a git that cannot start, say)
-            raise UserError(f"git {args[0]} failed: {_message(str(exc.stderr or exc))}") from None
+            raise UserError(f"git {name} failed: {_message(str(exc.stderr or exc))}") from None
         finally:
             repo.close()
         if code not in ok:
             if timeout is not None and err.startswith("Timeout:"):  # GitPython's words for its own kill
-                raise UserError(f"git {args[0]} gave no answer within {timeout:.0f} s and was stopped; "
+                raise UserError(f"git {name} gave no answer within {timeout:.0f} s and was stopped; "
                                 "is the remote reachable?")
-            raise UserError(f"git {args[0]} failed: {_message(err or out) or f'exit code {code}'}")
+            raise UserError(f"git {name} failed: {_message(err or out) or f'exit code {code}'}")
         return code, out, err
 
     def _paths(self, paths: list[str] | tuple[str, ...]) -> list[str]:
@@ -86,7 +92,11 @@ class GitService:
             raise UserError("Give at least one file (a list of paths relative to the project).")
         result = []
         for path in paths:
-            if resolve_in(self.root, path) == self.root:
+            try:
+                target = resolve_in(self.root, path)
+            except RuntimeError:  # Path.resolve on a symlink loop (Python 3.11)
+                raise UserError(f"{path!r} is a loop of symbolic links.") from None
+            if target == self.root:
                 raise UserError("Give files or folders inside the project, not the project itself.")
             result.append(PurePosixPath(path).as_posix())
         return result
@@ -97,8 +107,6 @@ class GitService:
     # ----------------------------------------------------------------- reading
 
     def status(self) -> GitStatus:
-        if not self.root.is_dir():
-            raise NotFound(f"Project directory {self.root} does not exist.")
         if not self.is_repo():
             return GitStatus(root=str(self.root), is_repo=False)
         # --no-optional-locks: a status refresh must not take index.lock from a running `git commit`.
