@@ -47,7 +47,10 @@ def resolve_in(root: str | os.PathLike[str], relative: str, *, must_exist: bool 
     if ".." in parts or ".." in PurePosixPath(relative).parts:
         raise _refuse(relative, "'..' is not allowed")
     base = Path(root).resolve()
-    target = (base / relative).resolve()
+    try:
+        target = (base / relative).resolve()
+    except (RuntimeError, OSError) as exc:  # a symlink loop, or a name the filesystem rejects
+        raise _refuse(relative, f"it cannot be resolved ({exc})") from exc
     if not target.is_relative_to(base):
         raise _refuse(relative, "it leads outside the project (through a symbolic link?)")
     if must_exist and not target.exists():

@@ -6,6 +6,8 @@ import threading
 from dataclasses import dataclass, field
 
 from core.cron import CronService
+from core.errors import UserError
+from core.files import FileServices
 from core.hub import Hub
 from core.importer import SessionImporter
 from core.projects import ProjectService
@@ -63,23 +65,19 @@ class Services:
         return self.projects.set_archived(project_id, False)
 
     def file_completer(self, project_id: str):
-        """`@` completion for the composer: fuzzy project file paths (the file index serves it)."""
+        """`@` completion for the composer: fuzzy project file paths from the project's file index."""
         directory = self.projects.directory(project_id)
 
         def complete(query: str) -> list[str]:
             try:
-                from core.files import FileServices  # noqa: PLC0415 - arrives with the workspace panels
-            except ImportError:
-                return _list_names(directory, query)
-            return FileServices.shared().get(directory).complete(query, 8)
+                return FileServices.shared().get(directory).complete(query, 8)
+            except UserError:  # the folder went away: nothing to complete
+                return []
 
         return complete
 
     async def shutdown(self) -> None:
         await self.terminals.close_all()
+        FileServices.shared().close_all()
         await self.jobs.shutdown()
 
-
-def _list_names(directory, query: str, limit: int = 8) -> list[str]:
-    names = sorted(p.name for p in directory.iterdir() if not p.name.startswith("."))
-    return [n for n in names if query.lower() in n.lower()][:limit]

@@ -31,6 +31,12 @@ def test_attacks_are_refused(layout, attack):
         resolve_in(layout, attack)
 
 
+def test_a_symlink_loop_is_refused_not_crashed(layout):
+    os.symlink(layout / "loop", layout / "loop")
+    with pytest.raises(PathOutsideProject):
+        resolve_in(layout, "loop/x")
+
+
 def test_paths_inside_resolve(layout):
     assert resolve_in(layout, "src/ok.txt") == layout / "src" / "ok.txt"
     assert resolve_in(layout, "") == layout
