@@ -12,6 +12,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from nicegui import app, ui
+from starlette.routing import Mount
 
 from core.api import create_api
 from core.services import Services
@@ -26,6 +27,8 @@ def create_services(settings: Settings) -> Services:
     """Build the services and attach the pages and the API to NiceGUI's app (wherever it ends up mounted)."""
     services = Services.create(settings)
     register_pages(services)
+    # NiceGUI's user fixture runs main.py once per test and its reset keeps mounts: replace an older API.
+    app.routes[:] = [r for r in app.routes if not (isinstance(r, Mount) and r.path == API_PATH)]
     app.mount(API_PATH, create_api(services))
     app.on_startup(services.start)
     app.on_shutdown(services.shutdown)

@@ -48,6 +48,10 @@ class Hub:
         self._firehose.append(listener)
         return lambda: self._firehose.remove(listener) if listener in self._firehose else None
 
+    def listener_count(self, job_id: str) -> int:
+        """How many listeners follow a job: streams that end must leave none behind."""
+        return len(self._job_listeners.get(job_id, ()))
+
     def publish(self, job_id: str, event: dict[str, Any]) -> None:
         for listener in list(self._job_listeners.get(job_id, ())):
             self._call(listener, event)

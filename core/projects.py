@@ -31,13 +31,18 @@ def validate_name(name: str) -> str:
 
 
 def validate_external_path(raw: str) -> Path:
-    path = Path(raw).expanduser()
-    if not path.is_absolute():
+    if not isinstance(raw, str) or "\x00" in raw or len(raw) > 4096:
+        raise UserError("The directory path is not valid.")
+    if not raw.startswith("/"):
         raise UserError("An existing directory must be given as an absolute path.")
-    resolved = path.resolve()
+    try:
+        resolved = Path(raw).resolve()
+        is_dir = resolved.is_dir()
+    except (OSError, RuntimeError) as exc:
+        raise UserError(f"{raw!r} cannot be used: {exc}") from exc
     if str(resolved) in _SYSTEM_DIRS or resolved == Path.home().resolve():
         raise UserError(f"{resolved} is a system or home directory; choose a project directory inside it.")
-    if not resolved.is_dir():
+    if not is_dir:
         raise UserError(f"{resolved} does not exist or is not a directory.")
     return resolved
 

@@ -365,10 +365,10 @@ async def test_a_queued_prompt_the_job_never_sent_says_so(user: User, services: 
 async def test_the_view_stops_following_when_it_is_removed(user: User, services: Services, make_job, open_view):
     job = make_job([user_msg("hi")], status=JobStatus.IDLE)
     calls = await open_view(job.id)
-    assert services.hub._job_listeners.get(job.id)
+    assert services.hub.listener_count(job.id) > 0
     with user:
         calls["view"][0].root.delete()  # e.g. the page shows another job in the same tab
-    assert not services.hub._job_listeners.get(job.id)
+    assert services.hub.listener_count(job.id) == 0
     services.jobs._emit(job, text("nobody is listening"))  # must not touch deleted elements
 
 
