@@ -752,7 +752,10 @@ class SessionManager:
 
     def _save(self, job: Job) -> None:
         job.updated_at = now()
-        self.store.save_job(job.to_dict())
+        # Running and idle are rewritten by restart recovery whatever the disk says, so their
+        # saves need atomicity (a kill -9 is survived) but not an fsync (a power cut).
+        transient = job.status in (JobStatus.RUNNING, JobStatus.IDLE, JobStatus.QUEUED)
+        self.store.save_job(job.to_dict(), durable=not transient)
         self.hub.publish_global({"kind": "job", "job": job.to_dict(), "live": self.is_live(job.id)})
 
     def _emit(self, job: Job, event: dict[str, Any]) -> dict[str, Any]:

@@ -50,20 +50,26 @@ def fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
-def write_atomic(path: Path, payload: bytes) -> None:
-    """Durably replace *path* with *payload*: temp file, fsync, rename, fsync directory."""
+def write_atomic(path: Path, payload: bytes, durable: bool = True) -> None:
+    """Replace *path* with *payload*: temp file, fsync, rename, fsync directory.
+
+    With durable=False the fsyncs are skipped: the replacement is still atomic and
+    survives the process being killed (the data is in the OS), only not a power cut.
+    """
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=_TMP_SUFFIX, dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(payload)
             f.flush()
-            os.fsync(f.fileno())
+            if durable:
+                os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
-    fsync_dir(path.parent)
+    if durable:
+        fsync_dir(path.parent)
 
 
 def remove_stray_temps(path: Path) -> None:
@@ -87,6 +93,7 @@ class AtomicJSONStorage(Storage):
             self.path.parent.mkdir(parents=True, exist_ok=True)
         remove_stray_temps(self.path)
         self._data: Any = _NOT_LOADED
+        self.durable = True  # a caller may relax one write at a time (see StateStore.save_job)
 
     def read(self) -> dict[str, dict[str, Any]] | None:
         if self._data is _NOT_LOADED:
@@ -103,7 +110,7 @@ class AtomicJSONStorage(Storage):
 
     def write(self, data: dict[str, dict[str, Any]]) -> None:
         try:
-            write_atomic(self.path, dumps(data))
+            write_atomic(self.path, dumps(data), self.durable)
         except BaseException:
             # TinyDB mutates the dict returned by read() in place before calling write(),
             # so after a failed write the memory copy no longer matches the disk: reload.

@@ -89,6 +89,10 @@ class _KeyedTable:
         del self.index[key]
         return True
 
+    @property
+    def storage(self) -> AtomicJSONStorage:
+        return self._db.storage  # type: ignore[return-value]
+
     def close(self) -> None:
         self._db.close()
 
@@ -135,14 +139,20 @@ class StateStore:
         with self._lock:
             return _clone([doc for shard in self._shards.values() for doc in shard.all()])
 
-    def save_job(self, record: dict[str, Any]) -> None:
+    def save_job(self, record: dict[str, Any], durable: bool = True) -> None:
+        """durable=False skips the fsyncs: for states that restart recovery rewrites anyway."""
         record = _checked(record)
         job_id = record["id"]
         with self._lock:
             n = self._job_shard.get(job_id)
             if n is None:
                 n = _shard_of(job_id)
-            self._shards[n].save(record)
+            shard = self._shards[n]
+            shard.storage.durable = durable
+            try:
+                shard.save(record)
+            finally:
+                shard.storage.durable = True
             self._job_shard[job_id] = n
 
     def delete_job(self, id: str) -> None:

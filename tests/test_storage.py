@@ -140,7 +140,7 @@ def test_job_update_rewrites_only_its_shard(tmp_path: Path, monkeypatch: pytest.
 
     written: list[Path] = []
     real = atomic_json.write_atomic
-    monkeypatch.setattr(atomic_json, "write_atomic", lambda p, b: (written.append(p), real(p, b)))
+    monkeypatch.setattr(atomic_json, "write_atomic", lambda p, b, d=True: (written.append(p), real(p, b, d)))
     store.save_job({"id": "job-123", "status": "running"})
     assert len(written) == 1 and written[0].parent == tmp_path / "jobs"
 
@@ -428,3 +428,15 @@ def test_kill_9_at_random_moments_loses_nothing_acknowledged(tmp_path: Path) -> 
 
     assert len(acked_versions) > 20, "the child was killed before it saved anything worth checking"
     assert stray_temps(tmp_path / "state") == []
+
+
+def test_relaxed_job_saves_skip_fsync_but_stay_atomic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = StateStore(tmp_path)
+    synced: list[int] = []
+    real_fsync = atomic_json.os.fsync
+    monkeypatch.setattr(atomic_json.os, "fsync", lambda fd: (synced.append(fd), real_fsync(fd)))
+    store.save_job({"id": "j1", "status": "running"}, durable=False)
+    assert synced == []
+    store.save_job({"id": "j1", "status": "completed"})
+    assert len(synced) == 2, "a final state is fsynced: the file, then its directory"
+    assert StateStore(tmp_path).jobs() == [{"id": "j1", "status": "completed"}]
