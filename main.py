@@ -5,27 +5,40 @@ Other programs can embed both into their own FastAPI app with `mount()`.
 
 from __future__ import annotations
 
+import html
 import logging
 import secrets
 import sys
+from dataclasses import dataclass
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, Response
 from nicegui import app, ui
+from nicegui.server import Server
 from starlette.routing import Mount
 
 from core.api import create_api
+from core.auth import Authenticator
+from core.security_gate import SecurityGate
+from core.security_hosts import HostPolicy
+from core.security_limits import BodyLimits
+from core.security_redact import RedactMiddleware, Redactor, install_log_redaction
 from core.services import Services
-from core.settings import LOOPBACK_HOSTS, Settings, SettingsError, load_settings
+from core.settings import Settings, SettingsError, load_settings, scrub_environment
 from pages import register_pages
 
 API_PATH = "/api"
 _mounted = False
+log = logging.getLogger("main")
+_ERROR_PAGE = ("<!doctype html><title>Server error</title><body style='font-family:sans-serif;padding:4rem'>"
+               "<h1>500</h1><p>Server error; the details are in the server log.</p>")
 
 
 def create_services(settings: Settings) -> Services:
     """Build the services and attach the pages and the API to NiceGUI's app (wherever it ends up mounted)."""
     services = Services.create(settings)
+    services.terminals.max_terminals = settings.max_terminals
     register_pages(services)
     # NiceGUI's user fixture runs main.py once per test and its reset keeps mounts: replace an older API.
     app.routes[:] = [r for r in app.routes if not (isinstance(r, Mount) and r.path == API_PATH)]
@@ -33,6 +46,62 @@ def create_services(settings: Settings) -> Services:
     app.on_startup(services.start)
     app.on_shutdown(services.shutdown)
     return services
+
+
+@dataclass
+class Security:
+    auth: Authenticator
+    policy: HostPolicy
+    redactor: Redactor
+
+
+def secure(settings: Settings, prefix: str = "") -> Security:
+    """Put the security gate, the body limits and the secret masking in front of everything (spec J1, J2, J5)."""
+    auth = Authenticator.from_settings(settings)
+    redactor = Redactor([settings.anthropic_api_key, settings.claude_code_oauth_token, auth.token,
+                         settings.password_hash, settings.storage_secret])
+    install_log_redaction(redactor)
+    # Inside NiceGUI's gzip layer (added later, so further out): masking needs the uncompressed bytes.
+    app.add_middleware(RedactMiddleware, redactor=redactor)
+    # The gate must come before everything, NiceGUI's own middleware included (which creates a
+    # per-browser storage for any request): wrap the stack Starlette builds at the first request.
+    policy = HostPolicy.from_settings(settings)
+    build_stack = app.build_middleware_stack
+    app.build_middleware_stack = lambda: SecurityGate(BodyLimits(build_stack()), policy=policy, auth=auth)
+    app.add_exception_handler(Exception, _server_error)
+    if auth.enabled:
+        _add_logout_link(prefix)
+    return Security(auth, policy, redactor)
+
+
+def _add_logout_link(prefix: str) -> None:
+    # Shared body HTML goes into every page built from now on.
+    ui.add_body_html(f'<a href="{html.escape(prefix)}/logout" data-testid="logout" style="position:fixed;left:8px;'
+                     'bottom:6px;z-index:9999;font:12px sans-serif;color:#9e9e9e">Log out</a>', shared=True)
+
+
+def _guard_embedding(settings: Settings, security: Security, prefix: str) -> None:
+    """mount() cannot know where the host app listens until it starts: beyond loopback, require a login."""
+    config = getattr(getattr(Server, "instance", None), "config", None)
+    host = str(getattr(config, "host", "") or "")
+    auth = security.auth
+    if auth.enabled or not host or Settings(host=host).is_loopback:
+        return
+    auth.turn_on()
+    security.policy.widen_for_exposure()
+    security.redactor.add(auth.token)
+    _add_logout_link(prefix)
+    port = getattr(config, "port", settings.port)
+    print(f"Claude Code Server is served on {host}, beyond loopback: a login is required. Log in at "
+          + " or ".join(auth.login_urls(host, port, prefix)), flush=True)
+
+
+async def _server_error(request: Request, exception: Exception) -> Response:
+    """NiceGUI's own error page shows the exception's text, which may hold paths or secrets: not here."""
+    if not request.scope.get("nicegui_page_path"):
+        raise exception  # Starlette answers a bare "Internal Server Error"
+    log.error("page %s failed", request.url.path[:200], exc_info=exception)
+    return HTMLResponse(_ERROR_PAGE, status_code=500)
 
 
 def _ui_options(settings: Settings) -> dict[str, Any]:
@@ -51,14 +120,23 @@ def mount(fastapi_app: FastAPI, mount_path: str = "/claude", settings: Settings 
 
     Call it once per process (NiceGUI can be mounted only once), before the app
     starts serving. Returns the services, for the host's own routes to use.
-    Until authentication exists, serve the host app on a loopback address only.
+
+    Security (docs/security.md) covers everything under the prefix: set HOST to the
+    address the host app listens on (beyond loopback, a login is required), or
+    AUTH_TOKEN / CCS_PASSWORD / REQUIRE_AUTH; a generated token's login URL is printed.
     """
     global _mounted
     if _mounted:
         raise RuntimeError("Claude Code Server is already mounted in this process; NiceGUI can be mounted once.")
     prefix = "/" + mount_path.strip("/")
     settings = settings or load_settings([])
+    scrub_environment()
     services = create_services(settings)
+    security = secure(settings, prefix)
+    if security.auth.generated:
+        urls = security.auth.login_urls(settings.host, settings.port, prefix)
+        print("Claude Code Server: log in at " + " or ".join(urls), flush=True)
+    app.on_startup(lambda: _guard_embedding(settings, security, prefix))
     ui.run_with(fastapi_app, mount_path=prefix, **_ui_options(settings))
     _mounted = True
     return services
@@ -70,13 +148,23 @@ def main(argv: list[str] | None = None) -> None:
         settings = load_settings(sys.argv[1:] if argv is None else argv)
     except SettingsError as exc:
         sys.exit(f"Configuration error: {exc}")
-    if settings.host not in LOOPBACK_HOSTS:
-        # Until authentication exists, anyone reaching the port would own this machine.
-        sys.exit(f"Refusing to listen on {settings.host}: only loopback addresses are allowed "
-                 "until authentication is configured.")
+    scrub_environment()
     create_services(settings)
-    print(f"Claude Code Server: http://{settings.host}:{settings.port}", flush=True)
+    _announce(settings, secure(settings).auth)
     ui.run(host=settings.host, port=settings.port, reload=False, show=False, **_ui_options(settings))
+
+
+def _announce(settings: Settings, auth: Authenticator) -> None:
+    """Where to open the UI; with a generated token, the login URL that carries it (as Jupyter does)."""
+    host = f"[{settings.host}]" if ":" in settings.host else settings.host
+    print(f"Claude Code Server: http://{host}:{settings.port}", flush=True)
+    if auth.generated:
+        print("No AUTH_TOKEN or CCS_PASSWORD is set, so this run has a token of its own. Log in at:", flush=True)
+        for url in auth.login_urls(settings.host, settings.port):
+            print(f"    {url}", flush=True)
+    elif auth.enabled:
+        print(f"Log in at {auth.login_urls(settings.host, settings.port)[0]} with the configured "
+              "token or password.", flush=True)
 
 
 if __name__ in {"__main__", "__mp_main__"}:

@@ -16,6 +16,7 @@ class JobHeader:
         self.services = services
         self.job_id = job_id
         self.box = ui.column().classes("w-full gap-1")
+        self._shown: tuple | None = None
         self.render()
         refresh_on_notices(services.hub, self.render,
                            lambda n: n.get("kind") == "job" and n["job"]["id"] == job_id)
@@ -28,18 +29,27 @@ class JobHeader:
     def render(self) -> None:
         job = self.job
         live = self.services.jobs.is_live(job.id)
+        parent = self.services.jobs.jobs.get(job.parent_job_id or "")
+        # Redraw only when something shown changes: a redraw closes the Settings menu under the user's hands.
+        shown = (job.name, job.status, job.mode, live, job.hibernated, job.error, job.session_id, job.cost_usd,
+                 job.model, job.permission_mode, job.thinking_tokens, job.effort, parent and parent.name)
+        if shown == self._shown:
+            return
+        self._shown = shown
         self.box.clear()
         with self.box:
             with ui.row().classes("w-full items-center no-wrap gap-2"):
-                ui.link("", f"/project/{job.project_id}").props("icon=arrow_back").classes(
-                    "ccs-phone-only no-underline").tooltip("Jobs")
+                with ui.link(target=f"/project/{job.project_id}").classes("ccs-phone-only no-underline").props(
+                        "data-testid=back-to-jobs aria-label='Back to the jobs'"):
+                    ui.icon("arrow_back", size="sm")
                 name = ui.label(job.name).classes("text-h6 ellipsis cursor-pointer").props("data-testid=job-name")
                 name.on("click", self.open_rename)
                 ui.badge(status_label(job.to_dict(), live), color=status_color(job.status)).props(
                     "data-testid=job-status")
                 if job.mode == "session":
                     ui.chip("session", icon="push_pin").props("dense outline data-testid=mode-session")
-                self.countdown = ui.label("").classes("text-caption text-grey").props("data-testid=grace")
+                self.countdown = ui.label("").classes("text-caption text-grey whitespace-nowrap").props(
+                    "data-testid=grace")
                 ui.space()
                 ui.label(cost(job.cost_usd)).classes("text-caption text-grey").props("data-testid=job-cost")
             if job.parent_job_id and job.parent_job_id in self.services.jobs.jobs:
@@ -48,7 +58,7 @@ class JobHeader:
                     "data-testid=parent-link")
             if job.error:
                 ui.label(job.error).classes("text-negative text-caption").props("data-testid=job-error")
-            with ui.row().classes("gap-1"):
+            with ui.row().classes("gap-1 ccs-controls"):
                 self._controls(job, live)
         self._tick()
 
@@ -91,9 +101,11 @@ class JobHeader:
                             thinking_tokens=int(thinking.value) if thinking.value not in (None, "") else None,
                             effort=effort.value or None, clear=clear)
                     except UserError as exc:
-                        ui.notify(str(exc), type="negative")
+                        with self.box:
+                            ui.notify(str(exc), type="negative")
                         return
-                    ui.notify("Settings saved; they apply from the next turn.")
+                    with self.box:  # the menu this ran in may have been redrawn away meanwhile
+                        ui.notify("Settings saved; they apply from the next turn.")
 
                 ui.button("Save", on_click=save).props("dense")
 
@@ -105,15 +117,19 @@ class JobHeader:
         self.countdown.set_text(f"completes in {left}" if left else "")
 
     async def _act(self, action, done: str | None = None) -> None:
+        # After an await the clicked button may be gone (the header redraws on the job's changes): speak
+        # through the header's box, which lives as long as the page.
         try:
             result = action()
             if hasattr(result, "__await__"):
                 await result
         except UserError as exc:
-            ui.notify(str(exc), type="negative")
+            with self.box:
+                ui.notify(str(exc), type="negative")
             return
-        if done:
-            ui.notify(done)
+        with self.box:
+            if done:
+                ui.notify(done)
         self.render()
 
     async def stop(self) -> None:

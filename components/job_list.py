@@ -49,8 +49,8 @@ class JobList:
         active = job.id == self.active_job_id
         live = self.services.jobs.is_live(job.id)
         label = status_label({"status": job.status, "mode": job.mode, "hibernated": job.hibernated}, live)
-        classes = "w-full cursor-pointer rounded-borders q-pa-xs " + ("bg-blue-grey-9" if active else "")
-        with ui.link(target=f"/job/{job.id}").classes("w-full no-underline text-white"):
+        classes = "w-full cursor-pointer rounded-borders q-pa-xs " + ("ccs-active" if active else "")
+        with ui.link(target=f"/job/{job.id}").classes("w-full no-underline ccs-plain-link"):
             with ui.column().classes(classes + " gap-0").props(f"data-testid=job-row-{job.id}"):
                 with ui.row().classes("w-full items-center no-wrap gap-2"):
                     ui.badge(label, color=status_color(job.status)).props("data-testid=job-row-status")

@@ -24,10 +24,23 @@ class ProjectSidebar:
             ui.button(icon="add", on_click=self.open_create).props(
                 "flat round dense aria-label='New project' data-testid=new-project")
         self.body = ui.column().classes("w-full gap-1")
+        self._shown: tuple | None = None
         self.render()
         refresh_on_notices(services.hub, self.render, lambda n: n.get("kind") in ("project", "job"))
 
+    def _signature(self) -> tuple:
+        jobs = self.services.jobs
+        return tuple((p.id, p.name, p.archived, tuple(
+            (j.id, j.name, j.status, j.mode, j.hibernated, jobs.is_live(j.id))
+            for j in jobs.list(p.id) if j.status in LIVE_STATUSES)) for p in self.services.projects.list(
+                include_archived=True))
+
     def render(self) -> None:
+        # Redraw only when something shown changes: a redraw closes a project's menu under the user's hands.
+        shown = self._signature()
+        if shown == self._shown:
+            return
+        self._shown = shown
         self.body.clear()
         with self.body:
             projects = self.services.projects.list()
@@ -50,7 +63,7 @@ class ProjectSidebar:
         live = [j for j in self.services.jobs.list(project.id) if j.status in LIVE_STATUSES]
         with ui.row().classes("w-full items-center no-wrap gap-1"):
             link = ui.link(project.name, f"/project/{project.id}").classes(
-                "ellipsis text-body1 no-underline " + ("text-weight-bold text-primary" if active else "text-white"))
+                "ellipsis text-body1 no-underline " + ("text-weight-bold text-primary" if active else "ccs-plain-link"))
             link.props(f"data-testid=project-{project.name}")
             ui.space()
             if live:

@@ -13,3 +13,9 @@ class NotFound(UserError):
 
 class Conflict(UserError):
     status_code = 409
+
+
+class Busy(UserError):
+    """A capacity limit is reached; trying again later may work."""
+
+    status_code = 503

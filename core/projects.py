@@ -14,10 +14,13 @@ _NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9 _.\-]{0,99}$")
 # Directories a project must never be: the agent runs tools with full access there.
 _SYSTEM_DIRS = {"/", "/bin", "/boot", "/dev", "/etc", "/lib", "/lib64", "/proc", "/root", "/run",
                 "/sbin", "/sys", "/usr", "/var", "/tmp", "/home", "/opt", "/srv", "/mnt", "/media"}
+# ...and nothing inside these: the operating system's own files (/usr/bin, /etc/ssh, /proc/self...).
+_SYSTEM_TREES = tuple(Path(p) for p in ("/bin", "/boot", "/dev", "/etc", "/lib", "/lib32", "/lib64", "/libx32",
+                                        "/proc", "/run", "/sbin", "/sys", "/usr"))
 
 
 def validate_name(name: str) -> str:
-    name = (name or "").strip()
+    name = (name or "").strip() if isinstance(name, str | None) else ""  # a UI event may send anything
     if not name:
         raise UserError("A project needs a name.")
     if "/" in name or "\\" in name or "\x00" in name:
@@ -40,7 +43,8 @@ def validate_external_path(raw: str) -> Path:
         is_dir = resolved.is_dir()
     except (OSError, RuntimeError) as exc:
         raise UserError(f"{raw!r} cannot be used: {exc}") from exc
-    if str(resolved) in _SYSTEM_DIRS or resolved == Path.home().resolve():
+    if str(resolved) in _SYSTEM_DIRS or resolved == Path.home().resolve() or \
+            any(resolved.is_relative_to(tree) for tree in _SYSTEM_TREES):
         raise UserError(f"{resolved} is a system or home directory; choose a project directory inside it.")
     if not is_dir:
         raise UserError(f"{resolved} does not exist or is not a directory.")

@@ -28,7 +28,7 @@ from claude_agent_sdk import (
 
 from core import events
 from core.approvals import PERMISSION, PLAN, QUESTION, ApprovalBroker
-from core.errors import Conflict, NotFound, UserError
+from core.errors import Busy, Conflict, NotFound, UserError
 from core.images import Image
 from core.live_session import LiveSession, ResumeSpec
 from core.models import EFFORT_LEVELS, FINISHED, PERMISSION_MODES, Job, JobMode, JobStatus, new_id, now
@@ -137,14 +137,35 @@ class SessionManager:
         cutoff = time.monotonic() - limit
         released = []
         for job_id, session in list(self.live.items()):
-            job = self.jobs[job_id]
-            if (job.status == JobStatus.IDLE and session.connected and not session.turn_active
-                    and not session.prompts and job.session_id and session.last_activity <= cutoff
-                    and not session.holds_session_crons
-                    and not self.approvals.pending(job_id)):
+            if self._can_hibernate(job_id, session) and session.last_activity <= cutoff:
                 session.close("hibernate", "hibernated after a long idle time")
                 released.append(job_id)
         return released
+
+    def _can_hibernate(self, job_id: str, session: LiveSession) -> bool:
+        job = self.jobs[job_id]
+        return (job.status == JobStatus.IDLE and session.connected and not session.closing
+                and not session.turn_active and not session.prompts and bool(job.session_id)
+                and not session.holds_session_crons and not self.approvals.pending(job_id))
+
+    def make_room(self, job_id: str | None = None) -> None:
+        """Spec J5: at most `max_live_sessions` live sessions (each a ~220 MB CLI process, or about to be).
+
+        Beyond it the longest-idle session is hibernated (it re-attaches on its next message, C10);
+        when none can be, the new work is refused now with a clear error rather than queued: a
+        live-session slot frees only when someone closes a session, so a queue could wait unseen
+        for hours. Jobs below the cap still queue for a running slot as C9 says.
+        """
+        others = [(s.last_activity, jid, s) for jid, s in self.live.items() if jid != job_id and not s.closing]
+        if len(others) < self.settings.max_live_sessions:
+            return
+        idle = sorted((entry for entry in others if self._can_hibernate(entry[1], entry[2])),
+                      key=lambda entry: entry[0])
+        if idle:
+            idle[0][2].close("hibernate", "released to make room for another session")
+            return
+        raise Busy(f"All {self.settings.max_live_sessions} live sessions are busy (running, queued or waiting "
+                   "for an answer). Wait for one to finish, or close a session, then try again.")
 
     # -- queries -------------------------------------------------------------------------
 
@@ -209,14 +230,17 @@ class SessionManager:
         if project.archived:
             raise Conflict(f"Project {project.name!r} is archived; restore it first.")
         prompt = Prompt(text, list(images or []))
+        self.make_room()
         job = Job(id=new_id(), project_id=project_id, name=(name or "").strip()[:200] or job_name(text),
                   prompt=text, model=model or self.settings.default_model,
                   permission_mode=permission_mode or self.settings.default_permission_mode)
         self._apply_settings(job, mode=mode, thinking_tokens=thinking_tokens, effort=effort,
                              permission_mode=job.permission_mode)
+        # The log first, then the record: a crash in between leaves an orphan log nobody sees,
+        # never a job whose transcript lacks its first message (J4).
+        self._emit(job, prompt.event())
         self.jobs[job.id] = job
         self._save(job)
-        self._emit(job, prompt.event())
         self._start_session(job, prompt)
         return job
 
@@ -247,6 +271,7 @@ class SessionManager:
             asyncio.create_task(self._follow_up_after(session, prompt))
             self._emit(job, prompt.event())
             return job
+        self.make_room(job_id)
         self._emit(job, prompt.event())
         self._resume_with(job, prompt)
         return job
@@ -293,6 +318,7 @@ class SessionManager:
         if job.status not in FINISHED or self.live.get(job_id):
             raise Conflict("Only a failed or completed job can be retried.")
         prompt = Prompt(job.prompt)
+        self.make_room(job_id)
         self._emit(job, prompt.event())
         self._resume_with(job, prompt, warn=False)
         return job
@@ -379,6 +405,7 @@ class SessionManager:
         self._forget_lost_session(job)
         if not job.session_id:
             raise Conflict("This job has no resumable conversation; send a follow-up to start a new one.")
+        self.make_room(job_id)
         job.mode = JobMode.SESSION
         self._save(job)
         self._start_session(job, None, ResumeSpec(job.session_id))
@@ -386,7 +413,7 @@ class SessionManager:
 
     def rename(self, job_id: str, name: str) -> Job:
         job = self.get(job_id)
-        name = (name or "").strip()
+        name = (name or "").strip() if isinstance(name, str | None) else ""
         if not name or len(name) > 200 or "\x00" in name:
             raise UserError("A job name must be 1 to 200 characters.")
         job.name = name
@@ -428,6 +455,8 @@ class SessionManager:
                               effort: str | None = None, clear: tuple[str, ...] = ()) -> Job:
         """Change model, permission mode, thinking or effort; live sessions pick them up between turns."""
         job = self.get(job_id)
+        if model is not None and not isinstance(model, str):  # the API checks types; a UI event may not
+            raise UserError("The model must be given by name.")
         before = (job.thinking_tokens, job.effort)
         if model is not None or "model" in clear:
             job.model = (model or "").strip() or None
@@ -520,6 +549,7 @@ class SessionManager:
     def _branch(self, parent: Job, history: list[dict[str, Any]], cut_seq: int | None, text: str,
                 images: list[Image] | None) -> Job:
         prompt = Prompt(text, list(images or []))
+        self.make_room()
         resume = None
         if cut_seq is not None:
             uuid = self._last_assistant_uuid(history, cut_seq)
@@ -530,13 +560,13 @@ class SessionManager:
                   mode=parent.mode, model=parent.model, permission_mode=parent.permission_mode,
                   thinking_tokens=parent.thinking_tokens, effort=parent.effort,
                   parent_job_id=parent.id, fork_seq=cut_seq or 0)
-        self.jobs[job.id] = job
-        self._save(job)
-        if cut_seq:
+        if cut_seq:  # the log first, as in submit
             self.logs.copy(parent.id, job.id, cut_seq)
         self._emit(job, events.make(events.SYSTEM, subtype="forked", parent_job_id=parent.id,
                                     parent_seq=cut_seq or 0))
         self._emit(job, prompt.event())
+        self.jobs[job.id] = job
+        self._save(job)
         self._start_session(job, prompt, resume)
         return job
 

@@ -13,7 +13,14 @@ from pathlib import Path
 
 from dotenv import dotenv_values
 
+from core.security_passwords import BadHash, check_hash, hash_password
+
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
+# Read once at start and then removed from the process environment, so that no Claude Code
+# process, tool or terminal started by the server inherits them (see `scrub_environment`).
+SERVER_SECRETS = ("AUTH_TOKEN", "CCS_PASSWORD", "CCS_PASSWORD_HASH", "STORAGE_SECRET")
+MIN_TOKEN_CHARS = 16
+MIN_PASSWORD_CHARS = 8
 
 
 @dataclass
@@ -33,11 +40,29 @@ class Settings:
     default_model: str | None = None
     default_permission_mode: str = "default"
     storage_secret: str | None = None
+    # Authentication (spec J1): a token, a password (kept only as its hash), or both.
+    auth_token: str | None = None
+    password_hash: str | None = None
+    require_auth: bool = False  # on loopback too; beyond loopback it is always required
+    # Host and Origin checks (spec J2): names and origins allowed besides the defaults.
+    allowed_hosts: list[str] = field(default_factory=list)
+    allowed_origins: list[str] = field(default_factory=list)
+    cookie_secure: bool | None = None  # None: Secure when the request came over https
+    max_live_sessions: int = 16  # Claude Code processes kept at once (~220 MB each)
+    max_terminals: int = 8
 
     @property
     def state_dir(self) -> Path:
         """Server metadata lives beside the projects, in a name no project may take."""
         return self.projects_root / ".server"
+
+    @property
+    def is_loopback(self) -> bool:
+        return self.host in LOOPBACK_HOSTS or self.host.startswith("127.")
+
+    @property
+    def auth_configured(self) -> bool:
+        return bool(self.auth_token or self.password_hash)
 
     @property
     def has_credentials(self) -> bool:
@@ -70,7 +95,16 @@ _ENV_FIELDS: dict[str, tuple[str, type]] = {
     "HIBERNATE_AFTER_SECONDS": ("hibernate_after_s", float),
     "DEFAULT_MODEL": ("default_model", str),
     "STORAGE_SECRET": ("storage_secret", str),
+    "AUTH_TOKEN": ("auth_token", str),
+    "CCS_PASSWORD_HASH": ("password_hash", str),
+    "REQUIRE_AUTH": ("require_auth", bool),
+    "ALLOWED_HOSTS": ("allowed_hosts", list),
+    "ALLOWED_ORIGINS": ("allowed_origins", list),
+    "COOKIE_SECURE": ("cookie_secure", bool),
+    "MAX_LIVE_SESSIONS": ("max_live_sessions", int),
+    "MAX_TERMINALS": ("max_terminals", int),
 }
+_TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
 
 
 class SettingsError(ValueError):
@@ -78,6 +112,12 @@ class SettingsError(ValueError):
 
 
 def _convert(name: str, raw: str, kind: type):
+    if kind is bool:
+        if raw.strip().lower() in _TRUE | _FALSE | {"auto"}:
+            return None if raw.strip().lower() == "auto" else raw.strip().lower() in _TRUE
+        raise SettingsError(f"{name}={raw!r} is not true or false")
+    if kind is list:  # comma- or space-separated
+        return [item for item in raw.replace(",", " ").split() if item]
     try:
         value = kind(raw)
     except ValueError as exc:
@@ -107,15 +147,48 @@ def load_settings(argv: list[str] | None = None, env: dict[str, str] | None = No
     parser.add_argument("--projects-root", type=Path)
     parser.add_argument("--grace-period", type=float, dest="grace_period_s")
     parser.add_argument("--max-running-jobs", type=int)
+    parser.add_argument("--max-live-sessions", type=int)
+    parser.add_argument("--require-auth", action="store_true", default=None,
+                        help="ask for the token or password on loopback too")
     args = parser.parse_args([] if argv is None else argv)
     for attr, value in vars(args).items():
         if value is not None:
             setattr(settings, attr, value)
     if settings.max_running_jobs < 1:
         raise SettingsError("MAX_RUNNING_JOBS must be at least 1")
+    if settings.max_live_sessions < settings.max_running_jobs:
+        raise SettingsError("MAX_LIVE_SESSIONS must be at least MAX_RUNNING_JOBS (every running job is live)")
+    _auth_settings(settings, merged)
     settings.projects_root = settings.projects_root.expanduser().resolve()
     # The rest of the process (and the CLI children) see what .env provided.
     for key in ("ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL", "CLAUDE_CODE_OAUTH_TOKEN"):
         if key in file_values and key not in environ and env is None:
             os.environ[key] = file_values[key]
     return settings
+
+
+def _auth_settings(settings: Settings, merged: dict[str, str]) -> None:
+    if settings.auth_token is not None and len(settings.auth_token) < MIN_TOKEN_CHARS:
+        raise SettingsError(f"AUTH_TOKEN must be at least {MIN_TOKEN_CHARS} characters; make one with "
+                            "python -c 'import secrets; print(secrets.token_urlsafe(32))'")
+    if settings.password_hash:
+        try:
+            check_hash(settings.password_hash)
+        except BadHash as exc:
+            raise SettingsError(f"CCS_PASSWORD_HASH: {exc}; make one with python -m core.security_passwords") from None
+    plain = merged.get("CCS_PASSWORD")
+    if plain:
+        if settings.password_hash:
+            raise SettingsError("Set CCS_PASSWORD or CCS_PASSWORD_HASH, not both.")
+        if len(plain) < MIN_PASSWORD_CHARS:
+            raise SettingsError(f"CCS_PASSWORD must be at least {MIN_PASSWORD_CHARS} characters.")
+        settings.password_hash = hash_password(plain)  # the plain text is not kept
+    for origin in settings.allowed_origins:
+        if origin != "*" and not origin.startswith(("http://", "https://")):
+            raise SettingsError(f"ALLOWED_ORIGINS: {origin!r} is not an origin like https://example.com")
+
+
+def scrub_environment() -> None:
+    """Remove the server's own secrets from the environment its children inherit."""
+    for name in SERVER_SECRETS:
+        os.environ.pop(name, None)

@@ -12,7 +12,7 @@ from pages.layout import frame
 def register(services: Services) -> None:
     @ui.page("/")
     def index() -> None:
-        with frame(services):
+        with frame(services, show_list_on_phone=True):  # on a phone: the sidebar, which can create projects
             ui.label("Projects").classes("text-h5")
             projects = services.projects.list()
             if not projects:

@@ -19,7 +19,14 @@ _CSS = """
 <style>
   .ccs-panel { height: calc(100vh - 56px); overflow-y: auto; }
   .ccs-splitter { height: calc(100vh - 56px); }
+  .ccs-phone-only { display: none !important; }
+  .ccs-plain-link { color: inherit !important; }  /* readable in both themes */
+  .ccs-active { background: rgba(100, 149, 237, .22); }
   @media (max-width: 700px) {
+    .ccs-phone-only { display: inline-flex !important; }
+    .ccs-title { font-size: 1.1rem !important; }
+    .ccs-controls { flex-wrap: nowrap !important; overflow-x: auto; }
+    .ccs-controls > * { flex-shrink: 0; }
     .ccs-splitter > .q-splitter__before, .ccs-splitter > .q-splitter__separator { display: none; }
     .ccs-splitter > .q-splitter__after { width: 100% !important; }
     .ccs-splitter.ccs-phone-list > .q-splitter__before { display: block; width: 100% !important; }
@@ -50,8 +57,8 @@ def frame(services: Services, *, project_id: str | None = None, job_id: str | No
     ui.add_head_html(_CSS)
     dark = ui.dark_mode(app.storage.user.get("dark", True))
     ui.page_title(title)
-    with ui.header().classes("items-center gap-3 py-2 px-4"):
-        ui.link("Claude Code Server", "/").classes("text-h6 text-white no-underline")
+    with ui.header().classes("items-center no-wrap gap-3 py-2 px-4"):  # one row, also on a phone
+        ui.link("Claude Code Server", "/").classes("text-h6 text-white no-underline ellipsis ccs-title")
         ui.space()
         ApprovalsBadge(services)
         Palette(services).button()
@@ -64,10 +71,12 @@ def frame(services: Services, *, project_id: str | None = None, job_id: str | No
         ui.button(icon="contrast", on_click=toggle_theme).props("flat round color=white "
                                                                 "aria-label='Toggle theme' data-testid=theme")
     credentials_banner(services.jobs.has_credentials())
-    # On a phone one panel shows at a time: the detail, or the job list when that is what the page is for.
+    # On a phone one panel shows at a time: the detail, or the list when that is what the page is for
+    # (the projects sidebar on a page without a project, else the job list).
     phone_list = "ccs-phone-list" if show_list_on_phone else ""
+    outer_phone_list = phone_list if project_id is None else ""
     with ui.splitter(value=_stored_split("sidebar", 18), limits=(10, 40),
-                     on_change=_remember_split("sidebar")).classes("w-full ccs-splitter") as outer:
+                     on_change=_remember_split("sidebar")).classes(f"w-full ccs-splitter {outer_phone_list}") as outer:
         with outer.before, ui.column().classes("ccs-panel w-full p-2"):
             ProjectSidebar(services, active_project_id=project_id, active_job_id=job_id)
         with outer.after:

@@ -20,7 +20,8 @@ class WorkingIndicator:
         with ui.row().classes("w-full items-center gap-2 min-h-[28px]"):
             with ui.row().classes("items-center gap-2") as self._working:
                 tag(self._working, "working-indicator")
-                ui.spinner("dots", size="md")
+                # An opacity pulse runs on the compositor; Quasar's SVG spinners restyle the page every frame.
+                ui.icon("more_horiz", size="md").classes("ccs-pulse")
                 self._label = ui.label("")
             ui.space()
             self._totals = tag(ui.label("").classes("ccs-muted"), "job-usage")

@@ -17,7 +17,8 @@ CSS = """
               background: rgba(127, 127, 127, .08); }
 .ccs-user { background: rgba(100, 149, 237, .16); border-radius: 10px; padding: 8px 12px; }
 .ccs-echo { border-left: 3px solid rgba(127, 127, 127, .4); padding-left: 8px; opacity: .8; }
-.ccs-tool { border: 1px solid rgba(127, 127, 127, .28); border-radius: 8px; padding: 6px 10px; gap: 4px; }
+.ccs-tool { border: 1px solid rgba(127, 127, 127, .28); border-radius: 8px; padding: 6px 10px; gap: 4px;
+            overflow-wrap: anywhere; }
 .ccs-tool-error { border-color: var(--q-negative); }
 .ccs-result-error { color: var(--q-negative); }
 .ccs-muted { opacity: .65; font-size: 12px; }
@@ -25,6 +26,8 @@ CSS = """
 .ccs-approval { border: 1px solid var(--q-warning); border-radius: 8px; padding: 10px 12px; }
 .ccs-approval-done { border-color: rgba(127, 127, 127, .35); }
 .ccs-nested { border-left: 2px solid rgba(127, 127, 127, .35); padding-left: 10px; }
+.ccs-pulse { animation: ccs-pulse 1.2s ease-in-out infinite; }
+@keyframes ccs-pulse { 0%, 100% { opacity: .25; } 50% { opacity: 1; } }
 .ccs-summary { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: 12px; opacity: .8;
                min-width: 0; }
 """

@@ -5,4 +5,16 @@ Each panel is built as `Panel(services, project_id, job_id)` inside its tab.
 
 from __future__ import annotations
 
-PANELS: dict[str, type] = {}
+from components.workspace.cron_panel import CronPanel
+from components.workspace.files_panel import FilesPanel
+from components.workspace.git_panel import GitPanel
+from components.workspace.memories_panel import MemoriesPanel
+from components.workspace.terminal_panel import TerminalPanel
+
+PANELS: dict[str, type] = {
+    "Terminal": TerminalPanel,
+    "Files": FilesPanel,
+    "Git": GitPanel,
+    "Memories": MemoriesPanel,
+    "Cron": CronPanel,
+}

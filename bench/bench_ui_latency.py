@@ -1,0 +1,260 @@
+"""Streaming latency in the browser with many jobs at once (spec D1): python bench/bench_ui_latency.py
+
+What is measured: from a text delta leaving the model towards the CLI to its text appearing in the
+browser's DOM, with ``--jobs`` jobs (default 10) streaming at the same time, each open in its own
+browser window. The whole real path: scripted model -> Claude Code CLI -> claude-agent-sdk ->
+SessionManager -> hub -> ChatView's buffered flush -> NiceGUI websocket -> Vue -> DOM.
+
+How: ``python main.py`` runs as a subprocess with the real bundled CLI against a scripted model whose
+every text delta is one marker ``Q<microseconds since the epoch>Z``, stamped the moment the delta is
+written to the CLI's socket. Each page carries a MutationObserver (installed before NiceGUI loads)
+that notes when each marker first appears in the DOM (``performance.timeOrigin + performance.now()``,
+the same wall clock on the same machine). Latency = seen - stamped. Every marker must arrive exactly
+once per page; a missing one is reported as lost.
+
+The CLI adds its own parsing and forwarding to the number; it is part of what a user waits for.
+``--breakdown`` also follows each job's ``/api/jobs/{id}/events`` stream from this process, which
+tells how much of the latency is spent before the server publishes a delta (model -> CLI -> SDK ->
+hub) and how much after it (the page). It adds 10 more listeners to the server, so the headline
+figure is taken without it.
+
+Target: p95 <= 150 ms with 10 jobs streaming at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shutil
+import statistics
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
+from tests.browser.ui_support import cli_env, start_server  # noqa: E402
+from tests.scripted_model import ScriptedModel, _Handler, _Server, text, user_texts  # noqa: E402
+
+PLACEHOLDER = "@@mark@@"  # one per delta; replaced by a timestamp as it is written
+MARKER = re.compile(r"Q(\d{16})Z")
+WARM_UP, STREAM = "warm up", "stream the markers"
+TARGET_P95_MS = 150.0
+
+# Installed before the page's own scripts: notes the first time each marker is in the DOM.
+OBSERVER_JS = r"""
+(() => {
+  window.__marks = {};
+  const pattern = /Q(\d{16})Z/g;
+  const scan = (node) => {
+    const text = node && node.textContent;
+    if (!text || text.indexOf('Q') < 0) return;
+    const now = performance.timeOrigin + performance.now();
+    for (const match of text.matchAll(pattern)) {
+      if (!(match[1] in window.__marks)) window.__marks[match[1]] = now;
+    }
+  };
+  const observer = new MutationObserver((records) => {
+    const targets = new Set();
+    for (const record of records) {
+      targets.add(record.target);
+      for (const node of record.addedNodes) targets.add(node);
+    }
+    for (const target of targets) scan(target);
+  });
+  const start = () => observer.observe(document.body, {childList: true, subtree: true, characterData: true});
+  if (document.body) start(); else document.addEventListener('DOMContentLoaded', start);
+})();
+"""
+
+
+class _StampingHandler(_Handler):
+    def _event(self, name: str, data: dict[str, Any]) -> None:
+        delta = data.get("delta") or {}
+        if name == "content_block_delta" and delta.get("type") == "text_delta" and PLACEHOLDER in delta["text"]:
+            stamp = f"Q{time.time_ns() // 1000}Z "
+            data = {**data, "delta": {**delta, "text": delta["text"].replace(PLACEHOLDER, stamp)}}
+        super()._event(name, data)
+
+
+class StampingModel(ScriptedModel):
+    """The scripted model, with every ``PLACEHOLDER`` in streamed text replaced by the time it is sent."""
+
+    def start(self) -> StampingModel:
+        if self._server is not None:
+            return self
+        handler = type("Handler", (_StampingHandler,), {"model": self})
+        self._stopping.clear()
+        self._server = _Server(("127.0.0.1", 0), handler)
+        self.port = self._server.server_address[1]
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.1},
+                                        name=f"StampingModel:{self.port}", daemon=True)
+        self._thread.start()
+        return self
+
+
+def _responder(markers: int, delay: float):
+    def respond(body: dict[str, Any]):
+        texts = [t.strip() for t in user_texts(body)]
+        if texts and texts[-1] == STREAM:
+            return [text(PLACEHOLDER * markers, chunk=len(PLACEHOLDER), delay=delay)]
+        return "ready."
+    return respond
+
+
+def _api(base: str, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(base + "/api" + path, data=data, method=method,
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.loads(response.read() or b"null")
+
+
+def _wait_jobs(base: str, job_ids: list[str], predicate, timeout: float = 180.0) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        jobs = [_api(base, "GET", f"/jobs/{job_id}") for job_id in job_ids]
+        if all(predicate(job) for job in jobs):
+            return
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"jobs not ready: {[(j['id'], j['status'], j['turns']) for j in jobs]}")
+        time.sleep(0.2)
+
+
+def _follow_api(base: str, job_id: str, after_seq: int, seen: dict[str, float], stop: threading.Event) -> None:
+    """The server's own publish times, as the job's SSE stream shows them (--breakdown)."""
+    request = urllib.request.Request(f"{base}/api/jobs/{job_id}/events?after_seq={after_seq}")
+    with urllib.request.urlopen(request, timeout=300) as response:
+        for raw in response:
+            now = time.time() * 1000
+            line = raw.decode(errors="replace")
+            if line.startswith("data:"):
+                for stamp in MARKER.findall(line):
+                    seen.setdefault(stamp, now)
+            if stop.is_set():
+                return
+
+
+def _percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered)) - 1))]
+
+
+def _summary(values: list[float]) -> str:
+    return (f"p50 {statistics.median(values):6.1f}  p95 {_percentile(values, 95):6.1f}  "
+            f"p99 {_percentile(values, 99):6.1f}  max {max(values):6.1f}  (n={len(values)})")
+
+
+def run(jobs: int, markers: int, delay: float, breakdown: bool, watch: int | None = None) -> int:
+    from playwright.sync_api import sync_playwright
+
+    base_dir = Path(tempfile.mkdtemp(prefix="ccs-bench-ui-latency-"))
+    for sub in ("home", "projects", "cli-tmp"):
+        (base_dir / sub).mkdir()
+    model = StampingModel().start()
+    for _ in range(jobs * 4):
+        model.add_response(_responder(markers, delay))
+    env = cli_env(base_dir / "home", base_dir / "projects", base_dir / "cli-tmp", model.base_url)
+    env.update({"MAX_RUNNING_JOBS": str(jobs + 2), "GRACE_PERIOD_SECONDS": "3600"})
+    server = start_server(base_dir / "server", env)
+    try:
+        project = _api(server.url, "POST", "/projects", {"name": "latency"})
+        job_ids = [_api(server.url, "POST", "/jobs", {"project_id": project["id"], "prompt": WARM_UP,
+                                                      "mode": "session", "name": f"stream {n}"})["id"]
+                   for n in range(jobs)]
+        _wait_jobs(server.url, job_ids, lambda j: j["status"] == "idle" and j["turns"] == 1)
+        watched = job_ids[:watch or jobs]
+        print(f"{jobs} sessions idle with a live CLI each; {len(watched)} of them open in a browser window each",
+              flush=True)
+
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+            pages = []
+            for job_id in watched:
+                context = browser.new_context(base_url=server.url, viewport={"width": 1280, "height": 900})
+                page = context.new_page()
+                page.add_init_script(OBSERVER_JS)
+                page.goto(f"/job/{job_id}")
+                page.get_by_test_id("assistant-text").first.wait_for(timeout=30_000)
+                pages.append(page)
+
+            api_seen: dict[str, dict[str, float]] = {job_id: {} for job_id in watched}
+            stop = threading.Event()
+            if breakdown:
+                for job_id in watched:
+                    after = _api(server.url, "GET", f"/jobs/{job_id}/transcript")["last_seq"]
+                    threading.Thread(target=_follow_api, args=(server.url, job_id, after, api_seen[job_id], stop),
+                                     daemon=True).start()
+                time.sleep(1.0)
+
+            started = time.monotonic()
+            senders = [threading.Thread(target=_api, args=(server.url, "POST", f"/jobs/{job_id}/messages",
+                                                           {"prompt": STREAM})) for job_id in job_ids]
+            for sender in senders:
+                sender.start()
+            for sender in senders:
+                sender.join()
+            _wait_jobs(server.url, job_ids, lambda j: j["status"] == "idle" and j["turns"] == 2, timeout=300)
+            # The final (frozen) message replaces the stream; let the pages catch up with it.
+            for page in pages:
+                page.get_by_test_id("assistant-text").nth(1).wait_for(timeout=30_000)
+            elapsed = time.monotonic() - started
+            stop.set()
+
+            latencies: list[float] = []
+            per_job = []
+            lost = 0
+            server_side: list[float] = []
+            page_side: list[float] = []
+            for job_id, page in zip(watched, pages, strict=True):
+                marks: dict[str, float] = page.evaluate("window.__marks")
+                values = [seen - int(stamp) / 1000 for stamp, seen in marks.items()]
+                lost += max(0, markers - len(values))
+                latencies += values
+                per_job.append(values)
+                for stamp, seen in marks.items():
+                    if stamp in api_seen[job_id]:
+                        published = api_seen[job_id][stamp]
+                        server_side.append(published - int(stamp) / 1000)
+                        page_side.append(seen - published)
+            browser.close()
+    finally:  # leaving sync_playwright() has closed the browser
+        server.stop()
+        model.stop()
+        shutil.rmtree(base_dir, ignore_errors=True)
+
+    print(f"\n{jobs} jobs x {markers} deltas ({1000 * delay:.0f} ms apart), streamed in {elapsed:.1f} s, "
+          f"{len(per_job)} watched in a browser window each")
+    print("latency, delta sent by the model -> text in the DOM (ms)")
+    for n, values in enumerate(per_job):
+        print(f"  job {n:2d}: {_summary(values)}" if values else f"  job {n:2d}: nothing arrived")
+    print(f"  all   : {_summary(latencies)}")
+    if server_side:
+        print(f"  model -> server publish: {_summary(server_side)}")
+        print(f"  server publish -> DOM  : {_summary(page_side)}")
+    p95 = _percentile(latencies, 95)
+    ok = p95 <= TARGET_P95_MS and lost == 0
+    print(f"verdict: p95 {p95:.0f} ms (target <= {TARGET_P95_MS:.0f} ms), {lost} deltas lost -> "
+          f"{'OK' if ok else 'MISSED'}")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--jobs", type=int, default=10, help="jobs streaming at once (default 10)")
+    parser.add_argument("--markers", type=int, default=100, help="deltas per job (default 100)")
+    parser.add_argument("--delay", type=float, default=0.05, help="seconds between deltas (default 0.05)")
+    parser.add_argument("--watch", type=int, default=None,
+                        help="how many of the jobs are open in a browser window (default: all)")
+    parser.add_argument("--breakdown", action="store_true", help="also time the server's publish (API stream)")
+    args = parser.parse_args()
+    sys.exit(run(args.jobs, args.markers, args.delay, args.breakdown, args.watch))

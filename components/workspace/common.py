@@ -1,0 +1,135 @@
+"""What the workspace panels share: blocking calls off the event loop, clear errors, building on first view."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from nicegui import app, background_tasks, run, ui
+
+from core.errors import UserError
+
+log = logging.getLogger(__name__)
+
+CSS = """
+.ws-mono { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: 12px; }
+.ws-pre { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: 12px; line-height: 1.45;
+          white-space: pre-wrap; word-break: break-word; margin: 0; }
+.ws-box { border: 1px solid rgba(127, 127, 127, .28); border-radius: 6px; }
+.ws-row { border-radius: 4px; cursor: pointer; }
+.ws-row:hover { background: rgba(127, 127, 127, .12); }
+.ws-row-active { background: rgba(100, 149, 237, .22); }
+.ws-error { color: var(--q-negative); white-space: pre-wrap; }
+.ws-diff { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: 12px; line-height: 1.4;
+           overflow: auto; white-space: pre; }
+.ws-diff .add { background: rgba(46, 160, 67, .22); }
+.ws-diff .del { background: rgba(248, 81, 73, .22); }
+.ws-diff .hunk { color: #6ea8fe; }
+.ws-diff .meta { opacity: .6; }
+.ws-hit { background: rgba(255, 200, 0, .35); }
+"""
+
+_styled: set[str] = set()
+
+
+def ensure_style() -> None:
+    """The panels' few CSS rules, once per browser tab."""
+    client = ui.context.client
+    if client.id not in _styled:
+        ui.add_css(CSS)
+        _styled.add(client.id)
+        client.on_delete(lambda: _styled.discard(client.id))
+
+
+def is_dark() -> bool:
+    try:
+        return bool(app.storage.user.get("dark", True))
+    except RuntimeError:  # no storage secret (some tests): the app's default theme is dark
+        return True
+
+
+def editor_theme() -> str:
+    return "oneDark" if is_dark() else "basicLight"
+
+
+async def blocking(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Disk and git calls run in a worker thread: a slow repository must not freeze every page."""
+    return await run.io_bound(fn, *args, **kwargs)
+
+
+def message_of(exc: BaseException) -> str:
+    """A sentence for the user: core's own words for its errors, a short line for anything else."""
+    if isinstance(exc, UserError):
+        return str(exc)
+    if isinstance(exc, OSError):
+        return f"{exc.strerror or exc.__class__.__name__}: {exc.filename or ''}".strip(": ")
+    log.exception("workspace panel failed", exc_info=exc)
+    return f"Unexpected error: {exc.__class__.__name__}: {exc}"
+
+
+def notify_error(exc: BaseException) -> str:
+    text = message_of(exc)
+    ui.notify(text, type="negative", multi_line=True, close_button=True)
+    return text
+
+
+def _enclosing_tab() -> tuple[ui.tab_panels | None, str | None]:
+    """The tab panels holding the panel being built, and the name of its tab."""
+    element = ui.context.slot.parent
+    name = None
+    while element is not None:
+        if isinstance(element, ui.tab_panel):
+            name = element.props.get("name")
+        if isinstance(element, ui.tab_panels):
+            return element, name
+        slot = element.parent_slot
+        element = slot.parent if slot else None
+    return None, None
+
+
+def when_shown(build: Callable[[], Any]) -> None:
+    """Run `build` once, the first time the panel's tab is shown (at once when it is shown or not in tabs).
+
+    A job page builds every tab; the panels' elements, git status, directory
+    listings and cron scans are only worth their cost for the tabs someone opens.
+    `build` must enter its own container: a tab change arrives in the tab panels'
+    context. What it returns to await runs in the context of the panel's place.
+    """
+    panels, name = _enclosing_tab()
+    slot = ui.context.slot
+    done = False
+
+    async def in_place(awaitable) -> None:
+        with slot:  # a task starts with no UI context: ui.notify and friends need one
+            await awaitable
+
+    def start() -> None:
+        nonlocal done
+        if done:
+            return
+        done = True
+        result = build()
+        if inspect.isawaitable(result):
+            background_tasks.create(in_place(result), name=f"build panel {name}")
+
+    def current(value: Any) -> str | None:
+        return value.props.get("name") if isinstance(value, ui.tab_panel | ui.tab) else value
+
+    async def start_after_the_switch() -> None:
+        # The tab change goes to the browser first, in an update of its own: built in the same handler, the
+        # panel's elements (and the JS of xterm or CodeMirror, loaded on first use) would hold it back, and a
+        # click on another tab meanwhile would be undone by the late echo.
+        outbox = panels.client.outbox
+        for _ in range(50):
+            if panels.id not in getattr(outbox, "updates", {}):
+                break
+            await asyncio.sleep(0.01)
+        start()
+
+    if panels is None or name is None or current(panels.value) == name:
+        start()
+        return
+    panels.on_value_change(lambda e: current(e.value) == name and not done and start_after_the_switch())
