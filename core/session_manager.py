@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 # In modes that never ask, questions and plans still reach people through our PreToolUse hook.
 warnings.filterwarnings("ignore", message="can_use_tool will not be invoked")
 
+SHUTDOWN = "shutdown"  # a close that leaves the job's status for restart recovery
 RESTART_MESSAGE = "Interrupted by a server restart."
 NO_CREDENTIALS = ("No Anthropic credentials are configured. Set ANTHROPIC_API_KEY (or CLAUDE_CODE_OAUTH_TOKEN "
                   "for a subscription login) in the environment or in the .env file next to main.py, "
@@ -123,7 +124,7 @@ class SessionManager:
             timer.cancel()
         sessions = list(self.live.values())
         for session in sessions:
-            session.close(None, "server shutting down")
+            session.close(SHUTDOWN, "server shutting down")
         await asyncio.gather(*(s.task for s in sessions if s.task), return_exceptions=True)
 
     async def _sweep_forever(self) -> None:
@@ -712,6 +713,10 @@ class SessionManager:
             self.scheduler.release(job.id)
         session.holds_slot = False
         self.approvals.cancel_job(job.id, "The session ended.")
+        if session.close_status == SHUTDOWN:
+            # Leave the status as it was: the next start's recovery says honestly what became of it.
+            self._save(job)
+            return
         if session.close_status == "hibernate" and not error:
             job.hibernated = True
             if session.needs_reconnect and session.prompts:

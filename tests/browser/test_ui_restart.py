@@ -53,10 +53,7 @@ def _stop(server, how: str) -> None:
 
 @pytest.mark.parametrize("how", [
     "crash",
-    pytest.param("graceful", marks=pytest.mark.xfail(strict=True, reason=(
-        "core: a graceful shutdown closes every live session with no status, so on_session_end marks a "
-        "running job and an idle session 'completed' ('server shutting down') before recover() can mark "
-        "them failed (interrupted by restart) / sleeping (spec C3, C12)"))),
+    "graceful",
 ])
 def test_resume_after_a_server_restart(server_factory, new_page, scripted_model, how):
     for _ in range(10):
