@@ -23,6 +23,9 @@ class ProjectSidebar:
             ui.space()
             ui.button(icon="add", on_click=self.open_create).props(
                 "flat round dense aria-label='New project' data-testid=new-project")
+            ui.button(icon="download", on_click=lambda: ui.navigate.to("/import")).props(
+                "flat round dense aria-label='Import CLI sessions' data-testid=import-sessions").tooltip(
+                "Import sessions from the claude command line")
         self.body = ui.column().classes("w-full gap-1")
         self._shown: tuple | None = None
         self.render()
