@@ -28,13 +28,3 @@ def diff_html(diff: str) -> str:
     if len(lines) > MAX_DIFF_LINES:
         out.append(f'<div class="meta">… {len(lines) - MAX_DIFF_LINES:,} more lines not shown</div>')
     return "".join(out)
-
-
-def diff_stats(diff: str) -> tuple[int, int]:
-    added = removed = 0
-    for line in diff.splitlines():
-        if line.startswith("+") and not line.startswith("+++"):
-            added += 1
-        elif line.startswith("-") and not line.startswith("---"):
-            removed += 1
-    return added, removed

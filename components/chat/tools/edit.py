@@ -9,6 +9,7 @@ from nicegui import ui
 
 from components.chat.output import output
 from components.chat.tools.base import Input, ToolRenderer, caption_result
+from components.diff_text import diff_stats
 
 DIFF_PREVIEW_LINES = 40
 MAX_DIFF_CHARS = 200_000  # difflib is quadratic in the worst case; huge edits get sizes, not a diff
@@ -23,14 +24,6 @@ def unified_diff(path: str, old: str, new: str) -> str:
     return "\n".join(lines)
 
 
-def diff_stats(diff: str) -> tuple[int, int]:
-    added = removed = 0
-    for line in diff.splitlines():
-        if line.startswith("+") and not line.startswith("+++"):
-            added += 1
-        elif line.startswith("-") and not line.startswith("---"):
-            removed += 1
-    return added, removed
 
 
 def _edits(tool_input: Input) -> list[dict[str, Any]]:
