@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import threading
 from pathlib import Path, PurePosixPath
+from typing import ClassVar
 
 from git import Repo
 from git.exc import GitCommandError, GitCommandNotFound, InvalidGitRepositoryError, NoSuchPathError
@@ -35,9 +36,22 @@ _FIELD, _RECORD = "\x1f", "\x1e"
 
 
 class GitService:
+    _shared: ClassVar[dict[str, GitService]] = {}
+    _shared_lock: ClassVar[threading.Lock] = threading.Lock()
+
     def __init__(self, project_path: str | os.PathLike[str]) -> None:
         self.root = Path(project_path).resolve()
         self._lock = threading.Lock()
+
+    @classmethod
+    def shared(cls, project_path: str | os.PathLike[str]) -> GitService:
+        """The server's one service per repository: its lock serialises writes from every page and API client."""
+        key = str(Path(project_path).resolve())
+        with cls._shared_lock:
+            service = cls._shared.get(key)
+            if service is None:
+                service = cls._shared[key] = cls(key)
+            return service
 
     # ----------------------------------------------------------------- plumbing
 
@@ -59,7 +73,7 @@ class GitService:
                 return Repo(self.root)
             except (InvalidGitRepositoryError, NoSuchPathError):
                 pass
-        raise UserError(f"{self.root.name} is not a git repository; initialise one first.")
+        raise _not_a_repository(self.root)
 
     def _git(self, *args: str, timeout: float | None = None, ok: tuple[int, ...] = (0,),
              strip: bool = True) -> tuple[int, str, str]:
@@ -100,6 +114,13 @@ class GitService:
                 raise UserError("Give files or folders inside the project, not the project itself.")
             result.append(PurePosixPath(path).as_posix())
         return result
+
+    def _repo_status(self) -> GitStatus:
+        """The status, for actions that need a repository: they say so rather than find nothing to do."""
+        status = self.status()
+        if not status.is_repo:
+            raise _not_a_repository(self.root)
+        return status
 
     def _has_commits(self) -> bool:
         return self._git("rev-parse", "--verify", "-q", "HEAD", ok=(0, 1))[0] == 0
@@ -185,7 +206,7 @@ class GitService:
         untracked files and folders are deleted. Staged changes stay. The UI asks first."""
         relative = self._paths(paths)
         with self._lock:
-            status = self.status()
+            status = self._repo_status()
             changed = [c.path for c in status.modified]
             untracked = [c.path for c in status.untracked]
             restore = [p for p in relative if _covers(p, changed)]
@@ -204,7 +225,7 @@ class GitService:
         if not message:
             raise UserError("A commit needs a message.")
         with self._lock:
-            if not self.status().staged:
+            if not self._repo_status().staged:
                 raise UserError("Nothing is staged: stage the changes to commit first.")
             self._git("commit", "-q", "-m", message)
             return self._git("rev-parse", "HEAD")[1].strip()
@@ -230,6 +251,10 @@ class GitService:
             # --no-edit: a merge commit must not wait for an editor nobody sees.
             _, out, err = self._git("pull", "--no-edit", timeout=NETWORK_TIMEOUT_S)
             return _combined(out, err)
+
+
+def _not_a_repository(root: Path) -> UserError:
+    return UserError(f"{root.name} is not a git repository; initialise one first.")
 
 
 def _covers(path: str, changed: list[str]) -> bool:

@@ -8,7 +8,6 @@ tools may have changed files).
 from __future__ import annotations
 
 import asyncio
-import threading
 from collections.abc import Awaitable
 
 from nicegui import background_tasks, ui
@@ -23,14 +22,6 @@ from core.git_service import GitService, GitStatus, LogEntry, touched_marks
 from core.services import Services
 
 LOG_LIMIT = 10
-_services: dict[str, GitService] = {}
-_services_lock = threading.Lock()
-
-
-def git_for(path: str) -> GitService:
-    """One GitService per repository for the whole server: its lock serialises writes from every page."""
-    with _services_lock:
-        return _services.setdefault(path, GitService(path))
 
 
 class GitPanel:
@@ -38,7 +29,7 @@ class GitPanel:
         ensure_style()
         self.services = services
         self.job_id = job_id
-        self.git = git_for(services.projects.get(project_id).path)
+        self.git = GitService.shared(services.projects.get(project_id).path)  # shared with the API
         self.status: GitStatus | None = None
         self.selected: tuple[str, bool] | None = None  # the file (and side) whose diff is shown
         self._refreshing = asyncio.Lock()
