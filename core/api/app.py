@@ -11,7 +11,7 @@ import os
 
 from fastapi import FastAPI
 
-from core.api import approvals, conversation, jobs, projects, streams
+from core.api import approvals, conversation, files, git, jobs, memory, projects, streams
 from core.api.errors import LimitBody, RedactSecrets, install_error_handlers
 from core.services import Services
 
@@ -19,10 +19,11 @@ from core.services import Services
 MAX_BODY_BYTES = 40 * 2**20
 _SECRET_VARIABLES = ("ANTHROPIC_API_KEY", "CLAUDE_CODE_OAUTH_TOKEN", "ANTHROPIC_AUTH_TOKEN")
 
-DESCRIPTION = """Everything the web UI does with projects, jobs and approvals, as JSON.
+DESCRIPTION = """Everything the web UI does with projects, jobs, approvals and project files, git and memory.
 
-Errors are `{"detail": "message"}` with status 400 (bad request), 404 (unknown id),
-409 (not possible in the job's current state), 413 (body too large) or 422 (malformed body).
+Errors are `{"detail": "message"}` with status 400 (bad request, a failed git command), 403 (a path
+that leads out of the project), 404 (unknown id or file), 409 (not possible in the current state),
+413 (body too large) or 422 (malformed body).
 Live events: `GET /api/jobs/{id}/events` and `GET /api/events` (server-sent events).
 See docs/api.md for examples.
 """
@@ -38,7 +39,7 @@ def create_api(services: Services, *, heartbeat_s: float = 15.0, max_body_bytes:
     api.state.services = services
     api.state.heartbeat_s = heartbeat_s
     install_error_handlers(api)
-    for module in (projects, jobs, conversation, approvals, streams):
+    for module in (projects, jobs, conversation, approvals, streams, files, git, memory):
         api.include_router(module.router)
     settings = services.settings
     secrets = [settings.anthropic_api_key or "", settings.claude_code_oauth_token or "",

@@ -1,0 +1,116 @@
+"""/api/projects/{id}/git: status, diffs, log, and stage/unstage/discard/commit/push/pull (spec G3, J5).
+
+The same GitService instance as the Git tab, so its lock serialises the UI's
+and the API's writes alike. A git command that fails (not a repository, nothing
+staged, no remote...) answers 400 with git's own words; `init` of a repository 409.
+Each action answers with the status after it.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Query
+
+from core.api.project_scope import ProjectDep, WorkspaceJSON, off_loop
+from core.api.workspace_schemas import (
+    GitCommit,
+    GitCommitOut,
+    GitDiffOut,
+    GitLogEntryOut,
+    GitOutputOut,
+    GitPaths,
+    GitStatusOut,
+)
+from core.git_service import GitService
+from core.models import Project
+
+router = APIRouter(prefix="/projects/{project_id}/git", tags=["git"], default_response_class=WorkspaceJSON)
+
+
+def _git(project: Project) -> GitService:
+    return GitService.shared(project.path)
+
+
+async def _status(git: GitService) -> GitStatusOut:
+    return GitStatusOut.of(await off_loop(git.status))
+
+
+@router.get("/status", response_model=GitStatusOut)
+async def status(project: ProjectDep) -> GitStatusOut:
+    """Branch, ahead/behind, and the staged, modified, untracked and conflicted files.
+    A project that is not a repository answers `is_repo: false`."""
+    return await _status(_git(project))
+
+
+@router.get("/diff", response_model=GitDiffOut)
+async def diff(project: ProjectDep, path: str = Query(max_length=4096, description="Relative to the project."),
+               staged: bool = Query(False, description="The staged change rather than the unstaged one.")
+               ) -> GitDiffOut:
+    text = await off_loop(_git(project).diff, path, staged)
+    return GitDiffOut(path=path, staged=staged, diff=text)
+
+
+@router.get("/log", response_model=list[GitLogEntryOut])
+async def log(project: ProjectDep, limit: int = Query(20, ge=1, le=1000)) -> list[GitLogEntryOut]:
+    """The newest commits of the current branch first; [] before the first commit."""
+    return [GitLogEntryOut.of(e) for e in await off_loop(_git(project).log, limit)]
+
+
+@router.post("/init", response_model=GitStatusOut)
+async def init(project: ProjectDep) -> GitStatusOut:
+    """`git init` in the project folder (409 if it is a repository already)."""
+    return GitStatusOut.of(await off_loop(_git(project).init))
+
+
+@router.post("/stage", response_model=GitStatusOut)
+async def stage(project: ProjectDep, body: GitPaths) -> GitStatusOut:
+    """Stage files or folders (a deletion too)."""
+    git = _git(project)
+    await off_loop(git.stage, body.paths)
+    return await _status(git)
+
+
+@router.post("/stage-all", response_model=GitStatusOut)
+async def stage_all(project: ProjectDep) -> GitStatusOut:
+    git = _git(project)
+    await off_loop(git.stage_all)
+    return await _status(git)
+
+
+@router.post("/unstage", response_model=GitStatusOut)
+async def unstage(project: ProjectDep, body: GitPaths) -> GitStatusOut:
+    git = _git(project)
+    await off_loop(git.unstage, body.paths)
+    return await _status(git)
+
+
+@router.post("/discard", response_model=GitStatusOut)
+async def discard(project: ProjectDep, body: GitPaths) -> GitStatusOut:
+    """Throw away unstaged changes, without asking: tracked files return to their staged (or committed)
+    content, untracked files and folders are DELETED. Staged changes stay."""
+    git = _git(project)
+    await off_loop(git.discard, body.paths)
+    return await _status(git)
+
+
+@router.post("/commit", response_model=GitCommitOut)
+async def commit(project: ProjectDep, body: GitCommit) -> GitCommitOut:
+    """Commit what is staged (400 when nothing is, or without a message)."""
+    git = _git(project)
+    sha = await off_loop(git.commit, body.message)
+    return GitCommitOut(sha=sha, status=await _status(git))
+
+
+@router.post("/push", response_model=GitOutputOut)
+async def push(project: ProjectDep) -> GitOutputOut:
+    """Push the current branch; one without an upstream goes to `origin` (or the only remote) and tracks it.
+    Gives up after 120 s when the remote does not answer."""
+    git = _git(project)
+    output = await off_loop(git.push)
+    return GitOutputOut(output=output, status=await _status(git))
+
+
+@router.post("/pull", response_model=GitOutputOut)
+async def pull(project: ProjectDep) -> GitOutputOut:
+    git = _git(project)
+    output = await off_loop(git.pull)
+    return GitOutputOut(output=output, status=await _status(git))
