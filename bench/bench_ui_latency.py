@@ -212,12 +212,14 @@ def run(jobs: int, markers: int, delay: float, breakdown: bool, watch: int | Non
 
             latencies: list[float] = []
             per_job = []
+            timeline: list[tuple[float, float]] = []
             lost = 0
             server_side: list[float] = []
             page_side: list[float] = []
             for job_id, page in zip(watched, pages, strict=True):
                 marks: dict[str, float] = page.evaluate("window.__marks")
                 values = [seen - int(stamp) / 1000 for stamp, seen in marks.items()]
+                timeline.extend((int(stamp) / 1000, seen - int(stamp) / 1000) for stamp, seen in marks.items())
                 lost += max(0, markers - len(values))
                 latencies += values
                 per_job.append(values)
@@ -241,6 +243,13 @@ def run(jobs: int, markers: int, delay: float, breakdown: bool, watch: int | Non
     if server_side:
         print(f"  model -> server publish: {_summary(server_side)}")
         print(f"  server publish -> DOM  : {_summary(page_side)}")
+    if timeline:  # when the slow ones happen: latency by tenth of the streaming time
+        timeline.sort()
+        first, last = timeline[0][0], timeline[-1][0]
+        span = max(1.0, last - first)
+        tenths = [[lat for sent, lat in timeline if min(9, int(10 * (sent - first) / span)) == k] for k in range(10)]
+        print("  by tenth of the stream (p95): " + "  ".join(
+            f"{_percentile(t, 95):.0f}" if t else "-" for t in tenths))
     p95 = _percentile(latencies, 95)
     ok = p95 <= TARGET_P95_MS and lost == 0
     print(f"verdict: p95 {p95:.0f} ms (target <= {TARGET_P95_MS:.0f} ms), {lost} deltas lost -> "

@@ -16,6 +16,7 @@ from nicegui.testing import User
 from nicegui.testing.user_interaction import UserInteraction
 
 from components.chat import ChatView
+from components.chat.view import INITIAL_EVENTS, PAGE_EVENTS
 from core import events as ev
 from core.approvals import PERMISSION, PLAN, QUESTION
 from core.models import Job, JobStatus, new_id
@@ -405,12 +406,13 @@ async def test_a_long_transcript_opens_with_the_recent_part_and_loads_older_on_d
     print(f"\nopening a job with {len(history)} events: {opened * 1000:.0f} ms")
     assert opened < 1.0
 
+    shown, page = INITIAL_EVENTS // 2, PAGE_EVENTS // 2  # a question and its answer per exchange
     await user.should_see(marker="assistant-text", content="answer 2499")
-    assert len(elements(user, "assistant-text")) == 100
-    await user.should_not_see(marker="assistant-text", content="answer 2399")
+    assert len(elements(user, "assistant-text")) == shown
+    await user.should_not_see(marker="assistant-text", content=f"answer {2499 - shown}")
     user.find(marker="load-earlier").click()
-    await user.should_see(marker="assistant-text", content="answer 2300")
-    assert len(elements(user, "assistant-text")) == 200
+    await user.should_see(marker="assistant-text", content=f"answer {2500 - shown - page}")
+    assert len(elements(user, "assistant-text")) == shown + page
     view = calls["view"][0]
     # Each turn is its own small column: no container holds the whole transcript.
     assert max(len(list(lane)) for lane in view._pages) <= 100

@@ -30,7 +30,7 @@ from components.chat.style import ensure_style
 from components.chat.tool_card import ToolCard
 from core import events as ev
 
-INITIAL_EVENTS = 200
+INITIAL_EVENTS = 100
 PAGE_EVENTS = 200
 FLUSH_INTERVAL_S = 0.1
 AUTOSCROLL_JS = """
