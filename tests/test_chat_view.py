@@ -16,6 +16,7 @@ from nicegui.testing import User
 from nicegui.testing.user_interaction import UserInteraction
 
 from components.chat import ChatView
+from components.chat.streaming import stable_prefix
 from components.chat.view import INITIAL_EVENTS, PAGE_EVENTS
 from core import events as ev
 from core.approvals import PERMISSION, PLAN, QUESTION
@@ -285,7 +286,7 @@ async def test_streamed_text_shows_before_the_final_event_and_is_replaced_by_it(
     delta(services, job.id, "block_start", index=1, block_type="text")
     for piece in ("Hello", " wor"):
         delta(services, job.id, "text_delta", piece, index=1)
-    await user.should_see(marker="assistant-streaming", content="Hello wor")
+    await see(user, "assistant-streaming", "Hello wor")
     await user.should_see(marker="thinking-streaming")
 
     services.jobs._emit(job, thinking("pondering"))
@@ -303,6 +304,25 @@ async def test_streamed_text_shows_before_the_final_event_and_is_replaced_by_it(
     assert len(elements(user, "assistant-text")) == 1
 
 
+async def test_a_long_stream_converts_finished_paragraphs_once_and_shows_all_of_it(
+        user: User, services: Services, make_job, open_view):
+    job = make_job([user_msg("hi")], status=JobStatus.RUNNING)
+    await open_view(job.id)
+    delta(services, job.id, "message_start", message_id="m1")
+    delta(services, job.id, "block_start", index=0, block_type="text")
+    pieces = [f"Paragraph {n} says something.\n\n" for n in range(30)]
+    pieces[10:10] = ["```python\nx = 1\n\n", "y = 2\n```\n\n"]  # a blank line inside code: no split there
+    for piece in pieces:
+        delta(services, job.id, "text_delta", piece, index=0)
+        await asyncio.sleep(0.12)  # a flush between pieces
+    await see(user, "assistant-streaming", "Paragraph 29 says something.")
+    stream = elements(user, "assistant-streaming")[0]
+    markdowns = [e for e in stream.descendants() if isinstance(e, ui.markdown)]
+    assert len(markdowns) > 10, "finished paragraphs are chunks of their own"
+    assert "".join(m.content for m in markdowns) == "".join(pieces)
+    assert any(m.content.startswith("```python\nx = 1\n\ny = 2\n```") for m in markdowns)
+
+
 async def test_a_late_subscriber_starts_from_the_partial_block(user: User, services: Services, make_job, open_view):
     job = make_job([user_msg("hi")], status=JobStatus.RUNNING)
 
@@ -313,9 +333,9 @@ async def test_a_late_subscriber_starts_from_the_partial_block(user: User, servi
     services.jobs.live[job.id] = Streaming()  # type: ignore[assignment]
     try:
         await open_view(job.id)
-        await user.should_see(marker="assistant-streaming", content="Half a sen")
+        await see(user, "assistant-streaming", "Half a sen")
         delta(services, job.id, "text_delta", "tence.", index=0)
-        await user.should_see(marker="assistant-streaming", content="Half a sentence.")
+        await see(user, "assistant-streaming", "Half a sentence.")
         assert len(elements(user, "assistant-streaming")) == 1
     finally:
         del services.jobs.live[job.id]
@@ -519,3 +539,24 @@ async def test_an_approval_answered_elsewhere_shows_its_outcome(user: User, serv
     await pending
     await user.should_see(marker="approval-outcome", content="Always allowed for this job")
     await user.should_not_see(marker="approve")
+
+
+# -- streaming markdown: where a reply can be split -------------------------------------------
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("One paragraph still growing", 0),
+    ("First.\n\nSecond", 0),  # the second line is not complete: it might become a list item
+    ("First.\n\nSecond.\n", 8),
+    ("First.\n\n- item\n", 0),  # a list may go on after a blank line
+    ("- a\n\n- b\n\nAfter the list.\n", 10),
+    ("```\ncode\n\nmore code\n```\n\nText.\n", 25),  # the blank line inside the fence is no place
+    ("```\ncode\n\nmore code\n", 0),  # an open fence: nothing after it is stable
+    ("Intro.\n\n```\ncode\n", 8),  # before the fence is
+    ("Text.\n\n    indented\n", 0),
+    ("~~~~\n```\n\nstill code\n~~~~\n\nOut.\n", 27),
+])
+def test_stable_prefix(text: str, expected: int) -> None:
+    assert stable_prefix(text) == expected
+    if expected:
+        assert text[expected - 2:expected] == "\n\n"
