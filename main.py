@@ -11,6 +11,7 @@ import secrets
 import sys
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, Response
@@ -150,21 +151,27 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(f"Configuration error: {exc}")
     scrub_environment()
     create_services(settings)
-    _announce(settings, secure(settings).auth)
-    ui.run(host=settings.host, port=settings.port, reload=False, show=False, **_ui_options(settings))
+    _announce(settings, secure(settings, settings.root_path).auth)
+    # root_path: a reverse proxy strips the prefix; uvicorn puts it back into each request's scope.
+    ui.run(host=settings.host, port=settings.port, reload=False, show=False, root_path=settings.root_path,
+           **_ui_options(settings))
 
 
 def _announce(settings: Settings, auth: Authenticator) -> None:
     """Where to open the UI; with a generated token, the login URL that carries it (as Jupyter does)."""
     host = f"[{settings.host}]" if ":" in settings.host else settings.host
     print(f"Claude Code Server: http://{host}:{settings.port}", flush=True)
+    urls = auth.login_urls(settings.host, settings.port, settings.root_path)
+    if settings.root_path:  # only the proxy knows the public address
+        print(f"Served under {settings.root_path}/ (ROOT_PATH): open it through the reverse proxy.", flush=True)
+        login = urlsplit(urls[0])
+        urls = [f"<the proxy's address>{login.path}" + (f"?{login.query}" if login.query else "")]
     if auth.generated:
         print("No AUTH_TOKEN or CCS_PASSWORD is set, so this run has a token of its own. Log in at:", flush=True)
-        for url in auth.login_urls(settings.host, settings.port):
+        for url in urls:
             print(f"    {url}", flush=True)
     elif auth.enabled:
-        print(f"Log in at {auth.login_urls(settings.host, settings.port)[0]} with the configured "
-              "token or password.", flush=True)
+        print(f"Log in at {urls[0]} with the configured token or password.", flush=True)
 
 
 if __name__ in {"__main__", "__mp_main__"}:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -50,6 +51,9 @@ class Settings:
     cookie_secure: bool | None = None  # None: Secure when the request came over https
     max_live_sessions: int = 16  # Claude Code processes kept at once (~220 MB each)
     max_terminals: int = 8
+    # Behind a reverse proxy that serves the app under a path and strips it (`/claude`): links,
+    # redirects, the websocket and the login cookie use it. Empty: served at the root.
+    root_path: str = ""
 
     @property
     def state_dir(self) -> Path:
@@ -103,6 +107,7 @@ _ENV_FIELDS: dict[str, tuple[str, type]] = {
     "COOKIE_SECURE": ("cookie_secure", bool),
     "MAX_LIVE_SESSIONS": ("max_live_sessions", int),
     "MAX_TERMINALS": ("max_terminals", int),
+    "ROOT_PATH": ("root_path", str),
 }
 _TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
 
@@ -148,6 +153,7 @@ def load_settings(argv: list[str] | None = None, env: dict[str, str] | None = No
     parser.add_argument("--grace-period", type=float, dest="grace_period_s")
     parser.add_argument("--max-running-jobs", type=int)
     parser.add_argument("--max-live-sessions", type=int)
+    parser.add_argument("--root-path", help="the path prefix a reverse proxy serves the app under, e.g. /claude")
     parser.add_argument("--require-auth", action="store_true", default=None,
                         help="ask for the token or password on loopback too")
     args = parser.parse_args([] if argv is None else argv)
@@ -159,6 +165,7 @@ def load_settings(argv: list[str] | None = None, env: dict[str, str] | None = No
     if settings.max_live_sessions < settings.max_running_jobs:
         raise SettingsError("MAX_LIVE_SESSIONS must be at least MAX_RUNNING_JOBS (every running job is live)")
     _auth_settings(settings, merged)
+    settings.root_path = _root_path(settings.root_path)
     settings.projects_root = settings.projects_root.expanduser().resolve()
     # The rest of the process (and the CLI children) see what .env provided.
     for key in ("ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL", "CLAUDE_CODE_OAUTH_TOKEN"):
@@ -186,6 +193,16 @@ def _auth_settings(settings: Settings, merged: dict[str, str]) -> None:
     for origin in settings.allowed_origins:
         if origin != "*" and not origin.startswith(("http://", "https://")):
             raise SettingsError(f"ALLOWED_ORIGINS: {origin!r} is not an origin like https://example.com")
+
+
+def _root_path(value: str) -> str:
+    """`/claude` from `claude/`, `/claude/` or `/claude`; empty for the root."""
+    path = "/" + value.strip().strip("/")
+    if path == "/":
+        return ""
+    if not re.fullmatch(r"(/[A-Za-z0-9._~-]+)+", path) or any(part in (".", "..") for part in path.split("/")):
+        raise SettingsError(f"ROOT_PATH={value!r} is not a path prefix like /claude (letters, digits, . _ ~ -)")
+    return path
 
 
 def scrub_environment() -> None:
