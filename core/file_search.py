@@ -90,6 +90,8 @@ def search_content(root: Path, query: str, *, regex: bool = False, case_sensitiv
         return []
     if "\n" in query or "\r" in query:
         raise UserError("Content search looks within one line: the query cannot contain a line break.")
+    if "\x00" in query:  # no text file holds one, and no command line can carry it
+        raise UserError("The query cannot contain a NUL character.")
     if shutil.which("git") is None:
         raise UserError("Content search needs git, which is not installed on the server.")
     limit = max(1, min(limit, 10_000))

@@ -224,6 +224,8 @@ class GitService:
         message = (message or "").strip()
         if not message:
             raise UserError("A commit needs a message.")
+        if "\x00" in message:  # a command line cannot carry it
+            raise UserError("A commit message cannot contain NUL characters.")
         with self._lock:
             if not self._repo_status().staged:
                 raise UserError("Nothing is staged: stage the changes to commit first.")

@@ -94,6 +94,7 @@ async def test_files_are_listed_read_and_searched(services, project):
 
         refused(await api.get(f"{base}/search/content", params={"query": "(", "regex": True}), 400,
                 "Invalid regular expression")
+        refused(await api.get(f"{base}/search/content", params={"query": "a\x00b"}), 400, "NUL")
         refused(await api.get(f"{base}/content", params={"path": "src"}), 400, "is a directory")
         refused(await api.get(base, params={"path": "README.md"}), 400, "not a directory")
         refused(await api.get(f"{base}/content", params={"path": "src/nope.py"}), 404, "does not exist")
@@ -162,6 +163,7 @@ async def test_git_init_status_diff_stage_commit_log_discard(services, project):
         assert "+first line" in (await api.get(f"{base}/diff", params={"path": "notes.txt", "staged": True})
                                  ).json()["diff"]
         refused(await api.post(f"{base}/commit", json={"message": "   "}), 400, "needs a message")
+        refused(await api.post(f"{base}/commit", json={"message": "a\x00b"}), 400, "NUL")
         committed = await api.post(f"{base}/commit", json={"message": "Add notes"})
         assert committed.status_code == 200, committed.text
         sha = committed.json()["sha"]
