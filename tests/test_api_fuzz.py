@@ -9,7 +9,9 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
+import re
 import string
+import subprocess
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -25,9 +27,10 @@ from hypothesis import strategies as st
 
 from core.api import create_api
 
-EXAMPLES = 2500
+EXAMPLES = 4000  # about 90 requests per route
 REQUEST_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
-# Every route template and its methods; {p} is a project id, {j} a job id, {a} an approval id.
+# Every route template and its methods; {p} is a project id, {j} a job id, {a} an approval id,
+# {m} a memory file id. test_every_api_route_is_fuzzed keeps this in step with the OpenAPI document.
 ROUTES = {"/projects": "GET POST", "/projects/{p}": "GET PATCH", "/projects/{p}/archive": "POST",
           "/projects/{p}/restore": "POST", "/jobs": "GET POST", "/jobs/{j}": "GET PATCH",
           "/jobs/{j}/settings": "PATCH", "/jobs/{j}/stop": "POST", "/jobs/{j}/complete": "POST",
@@ -35,11 +38,22 @@ ROUTES = {"/projects": "GET POST", "/projects/{p}": "GET PATCH", "/projects/{p}/
           "/jobs/{j}/archive": "POST", "/jobs/{j}/restore": "POST", "/jobs/{j}/messages": "POST",
           "/jobs/{j}/fork": "POST", "/jobs/{j}/edit": "POST", "/jobs/{j}/transcript": "GET",
           "/jobs/{j}/approvals": "GET", "/jobs/{j}/events": "GET", "/approvals": "GET", "/approvals/{a}": "POST",
-          "/events": "GET", "/docs": "GET", "/openapi.json": "GET", "/nowhere/{j}": "GET"}
+          "/events": "GET", "/docs": "GET", "/openapi.json": "GET", "/nowhere/{j}": "GET",
+          "/projects/{p}/files": "GET", "/projects/{p}/files/content": "GET",
+          "/projects/{p}/files/search/names": "GET", "/projects/{p}/files/search/content": "GET",
+          "/projects/{p}/git/status": "GET", "/projects/{p}/git/diff": "GET", "/projects/{p}/git/log": "GET",
+          "/projects/{p}/git/init": "POST", "/projects/{p}/git/stage": "POST", "/projects/{p}/git/stage-all": "POST",
+          "/projects/{p}/git/unstage": "POST", "/projects/{p}/git/discard": "POST",
+          "/projects/{p}/git/commit": "POST", "/projects/{p}/git/push": "POST", "/projects/{p}/git/pull": "POST",
+          "/projects/{p}/memory": "GET", "/projects/{p}/memory/rules": "POST", "/projects/{p}/memory/{m}": "GET PUT"}
 METHODS = ["GET", "POST", "PATCH", "PUT", "DELETE"]
 FIELDS = ["name", "path", "project_id", "prompt", "images", "mode", "model", "permission_mode", "thinking_tokens",
-          "effort", "at_seq", "user_seq", "behavior", "message", "answers", "media_type", "data"]
-PARAMS = ["after_seq", "before_seq", "limit", "include_archived", "status", "project_id", "job_id"]
+          "effort", "at_seq", "user_seq", "behavior", "message", "answers", "media_type", "data", "paths", "text",
+          "level"]
+PARAMS = ["after_seq", "before_seq", "limit", "include_archived", "status", "project_id", "job_id", "path", "query",
+          "regex", "case_sensitive", "context", "staged"]
+# Values that get query parameters past validation: booleans, and names the fuzzed project holds.
+PARAM_VALUES = ["true", "false", "", ".", "a.txt", "sub", "sub/b.txt", "../a.txt", "/etc/passwd", "link", "*"]
 
 
 @pytest.fixture(scope="module")
@@ -75,11 +89,25 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
         port = uv.servers[0].sockets[0].getsockname()[1]
         with httpx.Client(base_url=f"http://127.0.0.1:{port}/api", timeout=REQUEST_TIMEOUT) as client:
             project = client.post("/projects", json={"name": "fuzz"}).json()
+            _seed_files(Path(project["path"]), root)
             job = client.post("/jobs", json={"project_id": project["id"], "prompt": "seed"}).json()
             assert job["status"] == "failed" and "credentials" in job["error"]
-            yield {"client": client, "p": project["id"], "j": job["id"]}
+            yield {"client": client, "p": project["id"], "j": job["id"], "m": "project"}
         uv.should_exit = True
         thread.join(15)
+
+
+def _seed_files(folder: Path, outside: Path) -> None:
+    """Committed files for the file and git routes to find (a discard restores rather than deletes them),
+    and a link out of the project that they must refuse."""
+    (folder / "sub").mkdir()
+    (folder / "a.txt").write_text("alpha\nbeta\n")
+    (folder / "sub" / "b.txt").write_text("gamma\n")
+    (folder / "blob.bin").write_bytes(bytes(range(256)))
+    identity = ["-c", "user.name=Fuzz", "-c", "user.email=fuzz@example.com"]
+    for args in (["init", "-q"], ["add", "-A"], [*identity, "commit", "-q", "-m", "seed"]):
+        subprocess.run(["git", *args], cwd=folder, check=True, capture_output=True)
+    (folder / "link").symlink_to(outside)
 
 
 _HEADER_CHARS = string.ascii_letters + string.digits + "-_./;=+*"
@@ -123,6 +151,14 @@ SHAPES = {
                                                       "answers": st.dictionaries(url_text, url_text)}),
 }
 SHAPES["/projects/{p}"] = SHAPES["/jobs/{j}"] = st.fixed_dictionaries({"name": body_text})
+paths = st.lists(st.sampled_from(PARAM_VALUES) | url_text, max_size=4)
+for action in ("stage", "unstage", "discard"):
+    SHAPES[f"/projects/{{p}}/git/{action}"] = st.fixed_dictionaries({"paths": paths})
+SHAPES["/projects/{p}/git/commit"] = st.fixed_dictionaries({"message": url_text})
+# Memory files stay small: a content search then greps them, and the fuzz must not wait on a 600 KB line.
+SHAPES["/projects/{p}/memory/{m}"] = st.fixed_dictionaries({"text": url_text})
+SHAPES["/projects/{p}/memory/rules"] = st.fixed_dictionaries(
+    {"level": st.sampled_from(["user", "project", "team"]), "name": url_text})
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | body_text,
     lambda children: st.lists(children, max_size=5) | st.dictionaries(st.text(max_size=10), children, max_size=5),
@@ -144,21 +180,44 @@ def bodies(template: str) -> st.SearchStrategy:
 
 
 queries = st.dictionaries(st.sampled_from(PARAMS),
-                          st.one_of(st.integers(min_value=-2**70, max_value=2**70).map(str), url_text), max_size=2)
-# Mostly a method the route has, sometimes any; mostly a body of the route's shape.
+                          st.one_of(st.integers(min_value=-2**70, max_value=2**70).map(str), url_text,
+                                    st.sampled_from(PARAM_VALUES)), max_size=3)
+# Routes with a required parameter mostly get it, so that requests reach the services.
+path_values = st.sampled_from(["a.txt", "sub/b.txt", "blob.bin", "sub"]) | st.sampled_from(PARAM_VALUES) | url_text
+flags = st.sampled_from(["true", "false", "1", "maybe"])
+QUERY_SHAPES = {
+    "/projects/{p}/files": st.fixed_dictionaries({}, optional={"path": path_values}),
+    "/projects/{p}/files/content": st.fixed_dictionaries({"path": path_values}),
+    "/projects/{p}/files/search/names": st.fixed_dictionaries({"query": url_text},
+                                                              optional={"limit": seqs.map(str)}),
+    "/projects/{p}/files/search/content": st.fixed_dictionaries(
+        {"query": url_text}, optional={"regex": flags, "case_sensitive": flags, "context": seqs.map(str),
+                                       "limit": seqs.map(str)}),
+    "/projects/{p}/git/diff": st.fixed_dictionaries({"path": path_values}, optional={"staged": flags}),
+}
+
+
+def query_for(template: str) -> st.SearchStrategy:
+    shaped = QUERY_SHAPES.get(template)
+    if shaped is None:
+        return queries
+    return st.sampled_from([True] * 3 + [False]).flatmap(lambda use_shape: shaped if use_shape else queries)
+
+
+# Mostly a method the route has, sometimes any; mostly a body and a query of the route's shape.
 routes = st.sampled_from(sorted(ROUTES)).flatmap(lambda r: st.tuples(
     st.tuples(st.sampled_from([True] * 4 + [False]), st.sampled_from(ROUTES[r].split()),
               st.sampled_from(METHODS)).map(lambda choice: choice[1] if choice[0] else choice[2]),
-    st.just(r), bodies(r)))
-requests = st.tuples(routes, ids, queries, st.dictionaries(st.sampled_from(["Last-Event-ID", "Content-Type"]),
-                                                           st.text(alphabet=_HEADER_CHARS, max_size=30), max_size=1))
+    st.just(r), bodies(r), query_for(r)))
+requests = st.tuples(routes, ids, st.dictionaries(st.sampled_from(["Last-Event-ID", "Content-Type"]),
+                                                  st.text(alphabet=_HEADER_CHARS, max_size=30), max_size=1))
 
 
 def _fill(template: str, raw_id: str, known: dict) -> str:
     def one(key: str) -> str:
         value = known[key] if raw_id == "{valid}" else raw_id
         return quote(value, safe="") or "%20"
-    return template.replace("{p}", one("p")).replace("{j}", one("j")).replace("{a}", one("j"))
+    return template.replace("{p}", one("p")).replace("{j}", one("j")).replace("{a}", one("j")).replace("{m}", one("m"))
 
 
 def _substitute(value, known: dict):
@@ -173,7 +232,7 @@ def _substitute(value, known: dict):
           suppress_health_check=list(HealthCheck))
 @given(request=requests)
 def test_generated_requests_never_get_a_server_error_or_hang(server, request):
-    (method, template, body), raw_id, query, headers = request
+    (method, template, body, query), raw_id, headers = request
     client: httpx.Client = server["client"]
     url = _fill(template, raw_id, server)
     kwargs: dict = {"params": query, "headers": headers}
@@ -198,6 +257,16 @@ def test_generated_requests_never_get_a_server_error_or_hang(server, request):
         assert content_type == "application/json", (method, url[:200], query, kwargs["headers"], status, answer[:300])
         detail = json.loads(answer)["detail"]
         assert isinstance(detail, str) and detail, answer[:300]
+
+
+def test_every_api_route_is_fuzzed(server):
+    """A route added to the API without being added to ROUTES would escape the fuzzing."""
+    names = {"project_id": "p", "job_id": "j", "approval_id": "a", "file_id": "m"}
+    spec = server["client"].get("/openapi.json").json()
+    documented = {re.sub(r"\{(\w+)\}", lambda m: "{" + names[m.group(1)] + "}", path):
+                  {method.upper() for method in methods} for path, methods in spec["paths"].items()}
+    fuzzed = {path: set(methods.split()) for path, methods in ROUTES.items()}
+    assert {path: methods for path, methods in documented.items() if fuzzed.get(path) != methods} == {}
 
 
 def test_the_fuzzed_server_still_answers(server):
