@@ -17,6 +17,7 @@ class JobHeader:
         self.job_id = job_id
         self.box = ui.column().classes("w-full gap-1")
         self._shown: tuple | None = None
+        self._controls_shown: tuple | None = None
         self.render()
         refresh_on_notices(services.hub, self.render,
                            lambda n: n.get("kind") == "job" and n["job"]["id"] == job_id)
@@ -27,63 +28,80 @@ class JobHeader:
         return self.services.jobs.get(self.job_id)
 
     def render(self) -> None:
+        # The parts change in place: a job's notices arrive several times a turn, and a redraw would close
+        # the Settings menu under the user's hands. The controls are rebuilt only when which ones apply,
+        # or the settings they show, change.
         job = self.job
         live = self.services.jobs.is_live(job.id)
+        if self._shown is None:
+            self._build(job)
         parent = self.services.jobs.jobs.get(job.parent_job_id or "")
-        # Redraw only when something shown changes: a redraw closes the Settings menu under the user's hands.
-        shown = (job.name, job.status, job.mode, live, job.hibernated, job.error, job.session_id, job.cost_usd,
-                 job.model, job.permission_mode, job.thinking_tokens, job.effort, parent and parent.name)
-        if shown == self._shown:
-            return
-        self._shown = shown
-        self.box.clear()
+        shown = (job.name, status_label(job.to_dict(), live), job.status, job.mode, job.cost_usd, job.error,
+                 parent and (parent.id, parent.name))
+        if shown != self._shown:
+            self._shown = shown
+            self.name.set_text(job.name)
+            self.status.set_text(shown[1])
+            self.status.props(f"color={status_color(job.status)}")
+            self.session_chip.set_visibility(job.mode == "session")
+            self.cost.set_text(cost(job.cost_usd))
+            self.error.set_text(job.error or "")
+            self.error.set_visibility(bool(job.error))
+            self.parent_link.set_visibility(parent is not None)
+            if parent is not None:
+                self.parent_link.set_text(f"Forked from: {parent.name}")
+                self.parent_link.props(f"href=/job/{parent.id}")
+        controls = (tuple(spec[3] for spec in self._control_specs(job, live)),
+                    job.model, job.permission_mode, job.thinking_tokens, job.effort)
+        if controls != self._controls_shown:
+            self._controls_shown = controls
+            self.controls.clear()
+            with self.controls:
+                for label, icon, handler, testid, color in self._control_specs(job, live):
+                    ui.button(label, icon=icon, on_click=handler).props(
+                        f"dense outline color={color} data-testid={testid}")
+                self._settings_menu(job)
+        self._tick()
+
+    def _build(self, job) -> None:
         with self.box:
             with ui.row().classes("w-full items-center no-wrap gap-2"):
                 with ui.link(target=f"/project/{job.project_id}").classes("ccs-phone-only no-underline").props(
                         "data-testid=back-to-jobs aria-label='Back to the jobs'"):
                     ui.icon("arrow_back", size="sm")
-                name = ui.label(job.name).classes("text-h6 ellipsis cursor-pointer").props("data-testid=job-name")
-                name.on("click", self.open_rename)
-                ui.badge(status_label(job.to_dict(), live), color=status_color(job.status)).props(
-                    "data-testid=job-status")
-                if job.mode == "session":
-                    ui.chip("session", icon="push_pin").props("dense outline data-testid=mode-session")
+                self.name = ui.label().classes("text-h6 ellipsis cursor-pointer").props("data-testid=job-name")
+                self.name.on("click", self.open_rename)
+                self.status = ui.badge().props("data-testid=job-status")
+                self.session_chip = ui.chip("session", icon="push_pin").props("dense outline data-testid=mode-session")
                 self.countdown = ui.label("").classes("text-caption text-grey whitespace-nowrap").props(
                     "data-testid=grace")
                 ui.space()
-                ui.label(cost(job.cost_usd)).classes("text-caption text-grey").props("data-testid=job-cost")
-            if job.parent_job_id and job.parent_job_id in self.services.jobs.jobs:
-                parent = self.services.jobs.get(job.parent_job_id)
-                ui.link(f"Forked from: {parent.name}", f"/job/{parent.id}").classes("text-caption").props(
-                    "data-testid=parent-link")
-            if job.error:
-                ui.label(job.error).classes("text-negative text-caption").props("data-testid=job-error")
-            with ui.row().classes("gap-1 ccs-controls"):
-                self._controls(job, live)
-        self._tick()
+                self.cost = ui.label().classes("text-caption text-grey").props("data-testid=job-cost")
+            self.parent_link = ui.link("", "/").classes("text-caption").props("data-testid=parent-link")
+            self.error = ui.label().classes("text-negative text-caption").props("data-testid=job-error")
+            self.controls = ui.row().classes("gap-1 ccs-controls")
 
-    def _button(self, label: str, icon: str, handler, testid: str, color: str = "primary") -> None:
-        ui.button(label, icon=icon, on_click=handler).props(f"dense outline color={color} data-testid={testid}")
-
-    def _controls(self, job, live: bool) -> None:
+    def _control_specs(self, job, live: bool) -> list[tuple]:
+        """The buttons the job's state allows: (label, icon, handler, testid, color)."""
         status = job.status
+        specs = []
         if status in ("running", "queued"):
-            self._button("Stop", "stop", self.stop, "stop", "negative")
+            specs.append(("Stop", "stop", self.stop, "stop", "negative"))
         if live and status == "idle" and job.mode == "job":
-            self._button("Complete now", "done", self.complete, "complete-now")
+            specs.append(("Complete now", "done", self.complete, "complete-now", "primary"))
         if live and status in ("idle", "running") and job.mode == "job":
-            self._button("Pin as session", "push_pin", self.pin, "pin")
+            specs.append(("Pin as session", "push_pin", self.pin, "pin", "primary"))
         if status == "idle" and job.mode == "session":
-            self._button("Close session", "logout", self.complete, "close-session")
+            specs.append(("Close session", "logout", self.complete, "close-session", "primary"))
         if job.finished and job.session_id:
-            self._button("Resume as session", "play_arrow", self.resume, "resume-session")
+            specs.append(("Resume as session", "play_arrow", self.resume, "resume-session", "primary"))
         if job.status == "failed" and not job.session_id:
-            self._button("Retry", "replay", self.retry, "retry")
+            specs.append(("Retry", "replay", self.retry, "retry", "primary"))
         if status == "archived":
-            self._button("Restore", "unarchive", self.restore, "restore")
+            specs.append(("Restore", "unarchive", self.restore, "restore", "primary"))
         else:
-            self._button("Archive", "archive", self.archive, "archive", "grey")
-        self._settings_menu(job)
+            specs.append(("Archive", "archive", self.archive, "archive", "grey"))
+        return specs
 
     def _settings_menu(self, job) -> None:
         with ui.button("Settings", icon="tune").props("dense outline color=grey data-testid=job-settings"):
