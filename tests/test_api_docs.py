@@ -39,7 +39,10 @@ def _reply(body: dict):
 
 
 @pytest.fixture
-def server(claude_env, scripted_model, tmp_path: Path):
+def server(claude_env, scripted_model, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    for role in ("AUTHOR", "COMMITTER"):  # the examples commit; HOME is empty, so git has no identity there
+        monkeypatch.setenv(f"GIT_{role}_NAME", "Docs Example")
+        monkeypatch.setenv(f"GIT_{role}_EMAIL", "docs@example.com")
     for _ in range(40):
         scripted_model.add_response(_reply)
     with server_process([str(ROOT / "main.py")], tmp_path, claude_env.projects_root) as server:
@@ -73,3 +76,4 @@ def test_curl_examples_run_against_a_live_server(server, tmp_path):
     out = _run(["bash", "-eu", "-c", script], server.url, server, tmp_path)
     assert '"allow": true' in out and '"archived"' in out
     assert "No project with id 'nope'" in out
+    assert "Use tabs." in out and "Project conventions" in out and "no remote to push to" in out
