@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 from nicegui import app, ui
 
+from components.format import text_of_input
 from core.errors import UserError
 from core.images import MAX_IMAGE_BYTES, MAX_IMAGES, Image, from_base64, validate
 from core.models import EFFORT_LEVELS, PERMISSION_MODES
@@ -93,7 +94,7 @@ class Composer:
     # -- drafts and completion ------------------------------------------------------------
 
     def _on_change(self, _event=None) -> None:
-        value = self.text.value or ""
+        value = text_of_input(self.text)
         app.storage.user[self.draft_key] = value
         self._suggest(value)
 
@@ -134,7 +135,7 @@ class Composer:
         self.upload.run_method("reset")
 
     def _on_paste(self, event) -> None:
-        args = event.args or {}
+        args = event.args if isinstance(event.args, dict) else {}  # the browser's word: any JSON at all
         try:
             self._add_image(from_base64(str(args.get("type", "")), str(args.get("data", "")),
                                         str(args.get("name", "pasted-image"))))
@@ -168,7 +169,7 @@ class Composer:
     # -- sending --------------------------------------------------------------------------
 
     async def send(self) -> None:
-        text = (self.text.value or "").strip()
+        text = text_of_input(self.text).strip()
         if await self._local_command(text):
             return
         try:
@@ -191,9 +192,11 @@ class Composer:
 
     def _options(self) -> dict:
         thinking = self.thinking.value
-        return {"mode": self.mode.value, "model": (self.model.value or "").strip() or None,
+        if not isinstance(thinking, int | float) or thinking < 0:  # cleared, or not a number at all
+            thinking = None
+        return {"mode": self.mode.value, "model": text_of_input(self.model).strip() or None,
                 "permission_mode": self.permission_mode.value,
-                "thinking_tokens": int(thinking) if thinking not in (None, "") else None,
+                "thinking_tokens": int(thinking) if thinking is not None else None,
                 "effort": self.effort.value or None}
 
     async def _local_command(self, text: str) -> bool:

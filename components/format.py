@@ -49,3 +49,9 @@ def status_label(job: dict, live: bool) -> str:
     if status == "idle" and job.get("mode") == "session":
         return "session active"
     return status
+
+
+def text_of_input(element) -> str:
+    """An input's value as text. The browser sets it, and a forged message may send any JSON value."""
+    value = element.value
+    return value if isinstance(value, str) else ""

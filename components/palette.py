@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from nicegui import ui
 
-from components.format import age, status_color
+from components.format import age, status_color, text_of_input
 from core.services import Services
 
 # Capture phase, so a focused textarea or the composer cannot swallow the shortcut.
@@ -48,7 +48,7 @@ class Palette:
         self.query.run_method("focus")
 
     def _search(self) -> None:
-        text = (self.query.value or "").strip()
+        text = text_of_input(self.query).strip()
         if text:
             hits = self.services.search.search(text, limit=15)
             self.results = [h.job_id for h in hits]
@@ -86,7 +86,7 @@ class Palette:
     def _move(self, step: int) -> None:
         if self.results:
             self.selected = (self.selected + step) % len(self.results)
-            self._render({}, recent=not (self.query.value or "").strip())
+            self._render({}, recent=not text_of_input(self.query).strip())
 
     def _choose(self) -> None:
         if self.results:

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from nicegui import ui
 
+from components.format import text_of_input
 from components.workspace.common import blocking, message_of, notify_error
 from core.importer import LocalSession
 from core.services import Services
@@ -91,7 +92,7 @@ class ImportView:
         self.render()
 
     def render(self) -> None:
-        words = (self.query.value or "").lower().split()
+        words = text_of_input(self.query).lower().split()
         shown = [s for s in self.sessions if matches(s, words, self.folder.value)]
         self.table.rows = [_row(s) for s in shown]
         self.table.selected = [r for r in self.table.selected if any(s.session_id == r["session_id"] for s in shown)]

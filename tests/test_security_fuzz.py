@@ -163,9 +163,10 @@ def test_generated_ui_events_crash_nothing_and_other_clients_carry_on(server):
     raised_in = innermost_frames(server.log()[log_before:])
     ours = [frame for frame in raised_in if re.search(r"/(core/(auth|security_\w+)|pages/login|main)\.py", frame)]
     assert not ours, f"the security layer itself failed: {ours}"
-    project = sorted({frame for frame in raised_in if "/site-packages/" not in frame})
-    print(f"{sent} UI events sent; handlers of this project that raised on malformed input "
-          f"(logged; the server and the other client carried on): {project or 'none'}")
+    # NiceGUI's own decoding refuses some of them (logged, harmless); none may get into our handlers and fail there.
+    project = sorted({frame for frame in raised_in if not frame.startswith("site-packages/")})
+    print(f"{sent} UI events sent; {len(raised_in)} tracebacks logged, all raised inside NiceGUI or its socket layer")
+    assert not project, f"handlers of this project raised on malformed input: {project}"
 
 
 def innermost_frames(log: str) -> list[str]:
