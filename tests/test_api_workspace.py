@@ -131,6 +131,30 @@ async def test_paths_that_lead_out_of_the_project_are_refused(services, project,
         assert (outside / "secret.txt").read_text() == "the secret\n", "nothing outside was touched"
 
 
+async def test_names_and_text_that_are_not_utf8_are_served_with_replacement_characters(services, project):
+    root = Path(project.path)
+    (root / os.fsdecode(b"caf\xe9.txt")).write_bytes(b"plain\n")
+    write(root, "latin.txt", b"na\xefve\n")
+    async with api_client(services) as api:
+        listed = await api.get(f"/projects/{project.id}/files")
+        assert listed.status_code == 200, listed.text
+        assert [e["name"] for e in listed.json()["entries"]] == ["caf\ufffd.txt", "latin.txt"]
+        latin = (await api.get(f"/projects/{project.id}/files/content", params={"path": "latin.txt"})).json()
+        assert latin["is_binary"] and latin["text"] is None, "not UTF-8: shown as binary, as in the Files tab"
+
+        base = f"/projects/{project.id}/git"
+        await api.post(f"{base}/init")
+        await api.post(f"{base}/stage", json={"paths": ["latin.txt"]})
+        await api.post(f"{base}/commit", json={"message": "latin"})
+        write(root, "latin.txt", b"na\xefve\nencore\xe0\n")
+        diff = await api.get(f"{base}/diff", params={"path": "latin.txt"})
+        assert diff.status_code == 200, diff.text
+        assert "+encore\ufffd" in diff.json()["diff"]
+        status = await api.get(f"{base}/status")
+        assert status.status_code == 200, status.text
+        assert [c["path"] for c in status.json()["untracked"]] == ["caf\ufffd.txt"]
+
+
 # ------------------------------------------------------------------------------------- git
 
 
