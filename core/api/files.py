@@ -15,7 +15,8 @@ from core.models import Project
 
 router = APIRouter(prefix="/projects/{project_id}/files", tags=["files"], default_response_class=WorkspaceJSON)
 
-PathQuery = Query("", max_length=4096, description="Relative to the project; '' is its root.")
+DirQuery = Query("", max_length=4096, description="Relative to the project; '' is its root.")
+FileQuery = Query(max_length=4096, description="Relative to the project.")
 
 
 async def _files(project: Project) -> FileService:
@@ -24,17 +25,16 @@ async def _files(project: Project) -> FileService:
 
 
 @router.get("", response_model=DirectoryOut)
-async def list_directory(project: ProjectDep, path: str = PathQuery) -> DirectoryOut:
+async def list_directory(project: ProjectDep, path: str = DirQuery) -> DirectoryOut:
     """One level of the tree."""
     service = await _files(project)
     entries = await off_loop(service.list_dir, path)
-    return DirectoryOut(path="/".join(p for p in path.split("/") if p not in ("", ".")),
-                        entries=[FileEntryOut.of(e) for e in entries])
+    shown = "/".join(part for part in path.split("/") if part not in ("", "."))  # 'src/./' is 'src'
+    return DirectoryOut(path=shown, entries=[FileEntryOut.of(e) for e in entries])
 
 
 @router.get("/content", response_model=FilePreviewOut)
-async def read_file(project: ProjectDep, path: str = Query(max_length=4096, description="Relative to the project."),
-                    ) -> FilePreviewOut:
+async def read_file(project: ProjectDep, path: str = FileQuery) -> FilePreviewOut:
     """A file's text, as the preview shows it: a binary file has no text, a file over 1 MB only its start;
     `note` says which."""
     service = await _files(project)
