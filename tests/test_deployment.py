@@ -132,6 +132,29 @@ def test_root_path_setting_is_normalized_and_checked():
             load_settings([], env={"ROOT_PATH": bad}, dotenv_path=None)
 
 
+def _anchors(markdown: str) -> set[str]:
+    """GitHub's heading anchors: lower case, punctuation dropped, spaces to hyphens (code blocks skipped)."""
+    prose = re.sub(r"^```.*?^```", "", markdown, flags=re.M | re.S)
+    return {re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+            for heading in re.findall(r"^#+ (.+)$", prose, flags=re.M)}
+
+
+def test_deployment_docs_cover_the_files_and_their_links_resolve():
+    deployment = (ROOT / "docs" / "deployment.md").read_text()
+    for path in [*(f"deploy/{p.name}" for p in DEPLOY.iterdir()), "Dockerfile", "ROOT_PATH", "ALLOWED_HOSTS",
+                 "PROJECTS_ROOT/.server", "FORWARDED_ALLOW_IPS"]:
+        assert path in deployment, f"docs/deployment.md does not mention {path}"
+    for doc in (ROOT / "README.md", ROOT / "docs" / "setup.md", ROOT / "docs" / "deployment.md"):
+        for target in re.findall(r"\]\(([^)\s]+)\)", doc.read_text()):
+            if target.startswith(("http://", "https://")):
+                continue
+            file_part, _, anchor = target.partition("#")
+            linked = (doc.parent / file_part).resolve() if file_part else doc
+            assert linked.exists(), f"{doc.name} links to {target}, which does not exist"
+            if anchor and linked.suffix == ".md":
+                assert anchor in _anchors(linked.read_text()), f"{doc.name} links to {target}: no such heading"
+
+
 # ------------------------------------------------------------------------------ the proxies' files
 
 
