@@ -71,12 +71,12 @@ def test_dockerfile_passes_hadolint():
 
 
 def _packages() -> set[str]:
-    """Every importable package of the app: directories with an __init__.py, outside the tests."""
+    """Every package of the app: top-level directories with an __init__.py (not tests/, not projects/ and
+    whatever Python projects it holds), and their sub-packages."""
     found = set()
-    for init in ROOT.rglob("__init__.py"):
-        parts = init.parent.relative_to(ROOT).parts
-        if parts and parts[0] not in ("tests", "build", "bench", "examples") and not parts[0].startswith("."):
-            found.add(".".join(parts))
+    for top in ROOT.iterdir():
+        if (top / "__init__.py").is_file() and top.name not in ("tests", "bench", "examples", "build"):
+            found |= {".".join(init.parent.relative_to(ROOT).parts) for init in top.rglob("__init__.py")}
     return found
 
 
@@ -87,8 +87,8 @@ def test_docker_build_context_and_package_hold_the_whole_app():
         packaged = set(config["packages"])
     else:
         find = config["packages"]["find"]
-        packaged = set(setuptools.find_packages(str(ROOT), include=find.get("include", ["*"]),
-                                                exclude=find.get("exclude", [])))
+        finder = setuptools.find_namespace_packages if find.get("namespaces", True) else setuptools.find_packages
+        packaged = set(finder(str(ROOT), include=find.get("include", ["*"]), exclude=find.get("exclude", [])))
     assert _packages() <= packaged, f"not packaged: {sorted(_packages() - packaged)}"
     assert "main" in config["py-modules"]
 
