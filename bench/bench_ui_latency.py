@@ -18,6 +18,11 @@ tells how much of the latency is spent before the server publishes a delta (mode
 hub) and how much after it (the page). It adds 10 more listeners to the server, so the headline
 figure is taken without it.
 
+It also prints the CPU used by the browser, the server and the CLIs (from /proc), with the pages open
+and idle, and while streaming: on one small machine the windows compete with the CLIs, and the latency
+by tenth of the stream shows when (a turn's start and end, when ten CLIs work at once). ``--watch 1``
+keeps one window and ten jobs streaming: the server's work without ten browsers on its cores.
+
 Target: p95 <= 150 ms with 10 jobs streaming at once.
 """
 
@@ -25,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import shutil
 import statistics
@@ -144,6 +150,40 @@ def _follow_api(base: str, job_id: str, after_seq: int, seen: dict[str, float], 
                 return
 
 
+def _cpu_seconds_by_group(server_pid: int) -> dict[str, float]:
+    """CPU time used so far by this bench's browser, by the server, and by the server's CLIs (from /proc)."""
+    parents: dict[int, int] = {}
+    names: dict[int, str] = {}
+    times: dict[int, float] = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                head, tail = stat.read().rsplit(")", 1)
+        except OSError:
+            continue
+        fields = tail.split()
+        pid = int(entry)
+        parents[pid], names[pid] = int(fields[1]), head.split("(", 1)[1]
+        times[pid] = (int(fields[11]) + int(fields[12])) / tick
+
+    def descendants(root: int) -> set[int]:
+        found, grown = {root}, True
+        while grown:
+            new = {pid for pid, parent in parents.items() if parent in found and pid not in found}
+            found |= new
+            grown = bool(new)
+        return found
+
+    server = descendants(server_pid)
+    browser = descendants(os.getpid()) - {os.getpid()} - server
+    return {"browser": sum(times.get(pid, 0) for pid in browser),
+            "server": times.get(server_pid, 0.0),
+            "CLIs": sum(times.get(pid, 0) for pid in server - {server_pid})}
+
+
 def _percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered)) - 1))]
@@ -154,7 +194,7 @@ def _summary(values: list[float]) -> str:
             f"p99 {_percentile(values, 99):6.1f}  max {max(values):6.1f}  (n={len(values)})")
 
 
-def run(jobs: int, markers: int, delay: float, breakdown: bool, watch: int | None = None) -> int:
+def run(jobs: int, markers: int, delay: float, breakdown: bool, watch: int | None = None, css: str = "") -> int:
     from playwright.sync_api import sync_playwright
 
     base_dir = Path(tempfile.mkdtemp(prefix="ccs-bench-ui-latency-"))
@@ -184,6 +224,8 @@ def run(jobs: int, markers: int, delay: float, breakdown: bool, watch: int | Non
                 page = context.new_page()
                 page.add_init_script(OBSERVER_JS)
                 page.goto(f"/job/{job_id}")
+                if css:
+                    page.add_style_tag(content=css)
                 page.get_by_test_id("assistant-text").first.wait_for(timeout=30_000)
                 pages.append(page)
 
@@ -196,7 +238,12 @@ def run(jobs: int, markers: int, delay: float, breakdown: bool, watch: int | Non
                                      daemon=True).start()
                 time.sleep(1.0)
 
+            idle_before = _cpu_seconds_by_group(server.proc.pid)
+            time.sleep(3.0)
+            idle = {group: (used - idle_before[group]) / 3.0
+                    for group, used in _cpu_seconds_by_group(server.proc.pid).items()}
             started = time.monotonic()
+            cpu_before = _cpu_seconds_by_group(server.proc.pid)
             senders = [threading.Thread(target=_api, args=(server.url, "POST", f"/jobs/{job_id}/messages",
                                                            {"prompt": STREAM})) for job_id in job_ids]
             for sender in senders:
@@ -208,6 +255,7 @@ def run(jobs: int, markers: int, delay: float, breakdown: bool, watch: int | Non
             for page in pages:
                 page.get_by_test_id("assistant-text").nth(1).wait_for(timeout=30_000)
             elapsed = time.monotonic() - started
+            cpu = {group: used - cpu_before[group] for group, used in _cpu_seconds_by_group(server.proc.pid).items()}
             stop.set()
 
             latencies: list[float] = []
@@ -236,6 +284,10 @@ def run(jobs: int, markers: int, delay: float, breakdown: bool, watch: int | Non
 
     print(f"\n{jobs} jobs x {markers} deltas ({1000 * delay:.0f} ms apart), streamed in {elapsed:.1f} s, "
           f"{len(per_job)} watched in a browser window each")
+    print("CPU used with the pages open, nothing streaming (share of one core): "
+          + ", ".join(f"{group} {100 * used:.0f}%" for group, used in idle.items()))
+    print("CPU used while streaming (share of one core): "
+          + ", ".join(f"{group} {100 * used / elapsed:.0f}%" for group, used in cpu.items()))
     print("latency, delta sent by the model -> text in the DOM (ms)")
     for n, values in enumerate(per_job):
         print(f"  job {n:2d}: {_summary(values)}" if values else f"  job {n:2d}: nothing arrived")
@@ -265,5 +317,6 @@ if __name__ == "__main__":
     parser.add_argument("--watch", type=int, default=None,
                         help="how many of the jobs are open in a browser window (default: all)")
     parser.add_argument("--breakdown", action="store_true", help="also time the server's publish (API stream)")
+    parser.add_argument("--css", default="", help="extra CSS put into each page (for experiments)")
     args = parser.parse_args()
-    sys.exit(run(args.jobs, args.markers, args.delay, args.breakdown, args.watch))
+    sys.exit(run(args.jobs, args.markers, args.delay, args.breakdown, args.watch, args.css))

@@ -16,6 +16,7 @@ from nicegui.testing import User
 from nicegui.testing.user_interaction import UserInteraction
 
 from components.chat import ChatView
+from components.chat.live_html import LiveHtml
 from components.chat.streaming import stable_prefix
 from components.chat.view import INITIAL_EVENTS, PAGE_EVENTS
 from core import events as ev
@@ -317,7 +318,7 @@ async def test_a_long_stream_converts_finished_paragraphs_once_and_shows_all_of_
         await asyncio.sleep(0.12)  # a flush between pieces
     await see(user, "assistant-streaming", "Paragraph 29 says something.")
     stream = elements(user, "assistant-streaming")[0]
-    markdowns = [e for e in stream.descendants() if isinstance(e, ui.markdown)]
+    markdowns = [e for e in stream.descendants() if isinstance(e, ui.markdown | LiveHtml)]
     assert len(markdowns) > 10, "finished paragraphs are chunks of their own"
     assert "".join(m.content for m in markdowns) == "".join(pieces)
     assert any(m.content.startswith("```python\nx = 1\n\ny = 2\n```") for m in markdowns)

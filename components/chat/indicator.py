@@ -9,6 +9,7 @@ from nicegui import ui
 
 from components.chat import fmt
 from components.chat.fmt import tag
+from components.chat.live_html import LiveHtml
 
 ACTIVE = {"running", "queued"}
 
@@ -22,7 +23,7 @@ class WorkingIndicator:
                 tag(self._working, "working-indicator")
                 # An opacity pulse runs on the compositor; Quasar's SVG spinners restyle the page every frame.
                 ui.icon("more_horiz", size="md").classes("ccs-pulse")
-                self._label = ui.label("")
+                self._label = LiveHtml()  # changes every second: sent without re-rendering the page
             ui.space()
             self._totals = tag(ui.label("").classes("ccs-muted"), "job-usage")
         self._working.set_visibility(False)
@@ -54,5 +55,4 @@ class WorkingIndicator:
             return
         started = self._turn_started or self._job_started or time.time()
         text = f"{'Queued' if self.status == 'queued' else 'Working'} · {fmt.duration(time.time() - started)}"
-        if self._label.text != text:
-            self._label.set_text(text)
+        self._label.show_text(text)

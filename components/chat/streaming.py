@@ -20,6 +20,7 @@ from typing import Any
 from nicegui import ui
 
 from components.chat.fmt import tag
+from components.chat.live_html import LiveHtml
 
 _DELTA_BLOCK_TYPES = {"text_delta": "text", "thinking_delta": "thinking", "input_json_delta": "tool_use"}
 _FENCE = re.compile(r" {0,3}(`{3,}|~{3,})")
@@ -72,32 +73,32 @@ class _Block:
             return
         self._shown = self.text
         if self.kind == "tool_use":
-            self._tail.set_text(f"Preparing {self.name}… {len(self.text):,} characters of input")
+            self._tail.show_text(f"Preparing {self.name}… {len(self.text):,} characters of input")
             return
         split = stable_prefix(self.text, self._frozen)
         if split > self._frozen:
             with self._chunks:
                 ui.markdown(self.text[self._frozen:split]).classes("ccs-md w-full")
             self._frozen = split
-        self._tail.set_content(self.text[self._frozen:])
+        self._tail.show_markdown(self.text[self._frozen:])
 
     def _build(self) -> None:
         if self.kind == "tool_use":
             with ui.row().classes("items-center gap-2 ccs-muted") as self.element:
                 tag(self.element, "tool-streaming", tool=self.name)
                 ui.spinner(size="xs")
-                self._tail = ui.label("")
+                self._tail = LiveHtml()
             return
         if self.kind == "thinking":
             with ui.expansion("Thinking…", icon="psychology").props("dense").classes("w-full ccs-thinking") \
                     as self.element:
                 tag(self.element, "thinking-streaming")
                 self._chunks = ui.column().classes("w-full gap-0")
-                self._tail = ui.markdown("").classes("ccs-md w-full")
+                self._tail = LiveHtml().classes("nicegui-markdown ccs-md w-full")
         else:
             with tag(ui.column().classes("w-full gap-0"), "assistant-streaming") as self.element:
                 self._chunks = ui.column().classes("w-full gap-0")
-                self._tail = ui.markdown("").classes("ccs-md w-full")
+                self._tail = LiveHtml().classes("nicegui-markdown ccs-md w-full")
 
 
 def _stream_order(item: tuple[int, _Block]) -> float:
@@ -109,6 +110,8 @@ def _stream_order(item: tuple[int, _Block]) -> float:
 class LiveStream:
     def __init__(self) -> None:
         self.root = tag(ui.column().classes("w-full gap-2"), "live-stream")
+        with self.root:  # puts LiveHtml's script into the page now, not in the middle of the first stream
+            LiveHtml().set_visibility(False)
         self._blocks: dict[int, _Block] = {}
         self._dirty = False
 

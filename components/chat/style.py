@@ -26,7 +26,9 @@ CSS = """
 .ccs-approval { border: 1px solid var(--q-warning); border-radius: 8px; padding: 10px 12px; }
 .ccs-approval-done { border-color: rgba(127, 127, 127, .35); }
 .ccs-nested { border-left: 2px solid rgba(127, 127, 127, .35); padding-left: 10px; }
-.ccs-pulse { animation: ccs-pulse 1.2s ease-in-out infinite; }
+/* Two steps a cycle, not a smooth fade: a smooth one repaints every frame (measured: a fifth of a core for
+   ten software-rendered windows); a blink repaints twice a cycle. */
+.ccs-pulse { animation: ccs-pulse 1.2s steps(2, jump-none) infinite; }
 @keyframes ccs-pulse { 0%, 100% { opacity: .25; } 50% { opacity: 1; } }
 .ccs-summary { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: 12px; opacity: .8;
                min-width: 0; }
