@@ -23,6 +23,7 @@ import subprocess
 import sys
 import time
 import tomllib
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -561,3 +562,22 @@ def test_browser_logs_in_and_works_under_the_prefix_behind_nginx(nginx: Proxy, m
 
 async def test_caddy_serves_the_app_under_a_prefix(caddy: Proxy, model: ScriptedModel):
     await prefix_site_works(caddy, model)
+
+
+def test_the_wheel_holds_every_module_and_browser_asset(tmp_path: Path):
+    """What `pip install .` (the Dockerfile, a plain install) puts in place: every .py of the app and every
+    .js that a custom element loads from next to its module."""
+    # From a clean copy: an editable install's egg-info in the checkout would fill in what the config misses.
+    source = tmp_path / "source"
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(
+        "*.egg-info", "build", "dist", ".git", "projects", "__pycache__", ".*cache", ".nicegui", "test-results"))
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(source)],
+                   check=True, timeout=300, capture_output=True)
+    wheel = next(tmp_path.glob("claude_code_server-*.whl"))
+    with zipfile.ZipFile(wheel) as archive:
+        held = set(archive.namelist())
+    wanted = {"main.py"} | {
+        str(path.relative_to(ROOT)) for package in _packages()
+        for pattern in ("*.py", "*.js") for path in (ROOT / package.replace(".", "/")).glob(pattern)}
+    assert any(name.endswith(".js") for name in wanted), "the app has custom elements with their own scripts"
+    assert wanted <= held, f"missing from the wheel: {sorted(wanted - held)}"
