@@ -4,11 +4,23 @@ from __future__ import annotations
 
 from nicegui import ui
 
-from components.format import cost, countdown, status_color, status_label
+from components.format import cost, countdown, status_color, status_label, text_of_input
 from components.live_refresh import refresh_on_notices
 from core.errors import UserError
 from core.models import EFFORT_LEVELS, PERMISSION_MODES
 from core.services import Services
+
+# (label, icon, handler method, test id, colour), in the order they show.
+CONTROLS = (
+    ("Stop", "stop", "stop", "stop", "negative"),
+    ("Complete now", "done", "complete", "complete-now", "primary"),
+    ("Pin as session", "push_pin", "pin", "pin", "primary"),
+    ("Close session", "logout", "complete", "close-session", "primary"),
+    ("Resume as session", "play_arrow", "resume", "resume-session", "primary"),
+    ("Retry", "replay", "retry", "retry", "primary"),
+    ("Restore", "unarchive", "restore", "restore", "primary"),
+    ("Archive", "archive", "archive", "archive", "grey"),
+)
 
 
 class JobHeader:
@@ -17,7 +29,7 @@ class JobHeader:
         self.job_id = job_id
         self.box = ui.column().classes("w-full gap-1")
         self._shown: tuple | None = None
-        self._controls_shown: tuple | None = None
+        self._settings_shown: tuple | None = None
         self.render()
         refresh_on_notices(services.hub, self.render,
                            lambda n: n.get("kind") == "job" and n["job"]["id"] == job_id)
@@ -51,16 +63,14 @@ class JobHeader:
             if parent is not None:
                 self.parent_link.set_text(f"Forked from: {parent.name}")
                 self.parent_link.props(f"href=/job/{parent.id}")
-        controls = (tuple(spec[3] for spec in self._control_specs(job, live)),
-                    job.model, job.permission_mode, job.thinking_tokens, job.effort)
-        if controls != self._controls_shown:
-            self._controls_shown = controls
-            self.controls.clear()
-            with self.controls:
-                for label, icon, handler, testid, color in self._control_specs(job, live):
-                    ui.button(label, icon=icon, on_click=handler).props(
-                        f"dense outline color={color} data-testid={testid}")
-                self._settings_menu(job)
+        allowed = self._allowed_controls(job, live)
+        for testid, button in self._buttons.items():
+            button.set_visibility(testid in allowed)
+        settings = (job.model, job.permission_mode, job.thinking_tokens, job.effort)
+        if settings != self._settings_shown:  # changed elsewhere (another window, the API): show the new values
+            self._settings_shown = settings
+            self.model.value, self.mode.value = job.model or "", job.permission_mode
+            self.thinking.value, self.effort.value = job.thinking_tokens, job.effort or ""
         self._tick()
 
     def _build(self, job) -> None:
@@ -79,50 +89,57 @@ class JobHeader:
                 self.cost = ui.label().classes("text-caption text-grey").props("data-testid=job-cost")
             self.parent_link = ui.link("", "/").classes("text-caption").props("data-testid=parent-link")
             self.error = ui.label().classes("text-negative text-caption").props("data-testid=job-error")
-            self.controls = ui.row().classes("gap-1 ccs-controls")
+            # Every control exists from the start and shows when the job's state allows it: a state change
+            # then only flips visibilities, and never closes the Settings menu under the user's hands.
+            with ui.row().classes("gap-1 ccs-controls"):
+                self._buttons = {
+                    testid: ui.button(label, icon=icon, on_click=getattr(self, method)).props(
+                        f"dense outline color={color} data-testid={testid}")
+                    for label, icon, method, testid, color in CONTROLS}
+                self._settings_menu()
 
-    def _control_specs(self, job, live: bool) -> list[tuple]:
-        """The buttons the job's state allows: (label, icon, handler, testid, color)."""
+    @staticmethod
+    def _allowed_controls(job, live: bool) -> set[str]:
+        """The controls the job's state allows, by test id."""
         status = job.status
-        specs = []
+        allowed = {"restore" if status == "archived" else "archive"}
         if status in ("running", "queued"):
-            specs.append(("Stop", "stop", self.stop, "stop", "negative"))
+            allowed.add("stop")
         if live and status == "idle" and job.mode == "job":
-            specs.append(("Complete now", "done", self.complete, "complete-now", "primary"))
+            allowed.add("complete-now")
         if live and status in ("idle", "running") and job.mode == "job":
-            specs.append(("Pin as session", "push_pin", self.pin, "pin", "primary"))
+            allowed.add("pin")
         if status == "idle" and job.mode == "session":
-            specs.append(("Close session", "logout", self.complete, "close-session", "primary"))
+            allowed.add("close-session")
         if job.finished and job.session_id:
-            specs.append(("Resume as session", "play_arrow", self.resume, "resume-session", "primary"))
-        if job.status == "failed" and not job.session_id:
-            specs.append(("Retry", "replay", self.retry, "retry", "primary"))
-        if status == "archived":
-            specs.append(("Restore", "unarchive", self.restore, "restore", "primary"))
-        else:
-            specs.append(("Archive", "archive", self.archive, "archive", "grey"))
-        return specs
+            allowed.add("resume-session")
+        if status == "failed" and not job.session_id:
+            allowed.add("retry")
+        return allowed
 
-    def _settings_menu(self, job) -> None:
+    def _settings_menu(self) -> None:
         with ui.button("Settings", icon="tune").props("dense outline color=grey data-testid=job-settings"):
             with ui.menu().props("auto-close=false"), ui.column().classes("q-pa-md gap-2 w-72"):
-                model = ui.input("Model", value=job.model or "").props("dense clearable")
-                mode = ui.select(list(PERMISSION_MODES), value=job.permission_mode, label="Permission mode")
-                thinking = ui.number("Thinking tokens (0 = off)", value=job.thinking_tokens, min=0, step=1024)
-                effort = ui.select([""] + list(EFFORT_LEVELS), value=job.effort or "", label="Effort")
+                self.model = model = ui.input("Model").props("dense clearable")
+                self.mode = mode = ui.select(list(PERMISSION_MODES), label="Permission mode")
+                self.thinking = thinking = ui.number("Thinking tokens (0 = off)", min=0, step=1024)
+                self.effort = effort = ui.select([""] + list(EFFORT_LEVELS), label="Effort")
 
                 async def save() -> None:
-                    clear = tuple(k for k, v in (("model", model.value), ("effort", effort.value)) if not v)
+                    name, tokens = text_of_input(model).strip(), thinking.value
+                    if not isinstance(tokens, int | float) or tokens < 0:  # cleared (or not a number at all)
+                        tokens = None
+                    clear = tuple(k for k, v in (("model", name), ("effort", effort.value)) if not v)
                     try:
                         await self.services.jobs.update_settings(
-                            self.job_id, model=model.value or None, permission_mode=mode.value,
-                            thinking_tokens=int(thinking.value) if thinking.value not in (None, "") else None,
+                            self.job_id, model=name or None, permission_mode=mode.value,
+                            thinking_tokens=int(tokens) if tokens is not None else None,
                             effort=effort.value or None, clear=clear)
                     except UserError as exc:
                         with self.box:
                             ui.notify(str(exc), type="negative")
                         return
-                    with self.box:  # the menu this ran in may have been redrawn away meanwhile
+                    with self.box:
                         ui.notify("Settings saved; they apply from the next turn.")
 
                 ui.button("Save", on_click=save).props("dense")

@@ -112,7 +112,7 @@ def test_pin_as_session_stops_the_countdown(server, page, steps, scripted_model)
     expect(page.get_by_test_id("mode-session")).to_be_visible()
     expect_status(page, "session active")
     expect(page.get_by_test_id("grace")).to_have_text("")
-    expect(page.get_by_test_id("pin")).to_have_count(0)
+    expect(page.get_by_test_id("pin")).to_be_hidden()
     expect(page.get_by_test_id("close-session")).to_be_visible()
     job = wait_for(lambda: (j := disk_job(server.projects_root, job_id))["mode"] == "session" and j,
                    what="the job to be a session on disk")
