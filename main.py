@@ -106,7 +106,8 @@ async def _server_error(request: Request, exception: Exception) -> Response:
 
 
 def _ui_options(settings: Settings) -> dict[str, Any]:
-    return {"title": "Claude Code Server", "dark": True, "favicon": "🤖",
+    # tailwind=False: the utilities come prebuilt (pages/static/tailwind.css), not compiled in each browser.
+    return {"title": "Claude Code Server", "dark": True, "favicon": "🤖", "tailwind": False,
             "storage_secret": settings.storage_secret or secrets.token_hex(32)}
 
 

@@ -565,8 +565,8 @@ async def test_caddy_serves_the_app_under_a_prefix(caddy: Proxy, model: Scripted
 
 
 def test_the_wheel_holds_every_module_and_browser_asset(tmp_path: Path):
-    """What `pip install .` (the Dockerfile, a plain install) puts in place: every .py of the app and every
-    .js that a custom element loads from next to its module."""
+    """What `pip install .` (the Dockerfile, a plain install) puts in place: every .py of the app, every
+    .js that a custom element loads from next to its module, and the prebuilt CSS."""
     # From a clean copy: an editable install's egg-info in the checkout would fill in what the config misses.
     source = tmp_path / "source"
     shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(
@@ -578,6 +578,6 @@ def test_the_wheel_holds_every_module_and_browser_asset(tmp_path: Path):
         held = set(archive.namelist())
     wanted = {"main.py"} | {
         str(path.relative_to(ROOT)) for package in _packages()
-        for pattern in ("*.py", "*.js") for path in (ROOT / package.replace(".", "/")).glob(pattern)}
+        for pattern in ("*.py", "*.js", "static/*.css") for path in (ROOT / package.replace(".", "/")).glob(pattern)}
     assert any(name.endswith(".js") for name in wanted), "the app has custom elements with their own scripts"
     assert wanted <= held, f"missing from the wheel: {sorted(wanted - held)}"

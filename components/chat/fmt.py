@@ -26,6 +26,23 @@ def tag(element: ui.element, testid: str, **attrs: str) -> ui.element:
     return element
 
 
+def mini_button(icon: str, on_click: Any, label: str = "", title: str = "") -> ui.element:
+    """A small native button for the transcript's per-card and per-turn actions.
+
+    A Quasar button is a Vue component of about six DOM nodes; a transcript has one or two per tool call
+    and per turn, and mounting them was a good part of opening a long job.
+    """
+    button = ui.element("button").classes("ccs-mini-btn").props("type=button")
+    if title or label:
+        button.props["title"] = title or label
+    with button:
+        ui.icon(icon, size="16px")
+        if label:
+            ui.label(label)
+    button.on("click", lambda _: on_click())
+    return button
+
+
 def fenced(text: str, language: str = "") -> str:
     """A markdown code fence longer than any backtick run inside, so content can never close it early."""
     longest = max((len(m.group(0)) for m in _BACKTICK_RUN.finditer(text)), default=2)

@@ -13,7 +13,7 @@ from typing import Any
 from nicegui import ui
 
 from components.chat import fmt
-from components.chat.fmt import tag
+from components.chat.fmt import mini_button, tag
 from components.chat.output import output
 
 EditHandler = Callable[[int, str], Any]
@@ -40,8 +40,7 @@ def user_message(event: dict[str, Any], on_edit: EditHandler | None) -> ui.eleme
                                 icon="image").props("dense outline"), "user-image")
         if on_edit is not None:
             seq = event["seq"]
-            tag(ui.button("Edit & resend", icon="edit", on_click=lambda: on_edit(seq, text))
-                .props("flat dense no-caps size=sm").classes("self-end"), "edit")
+            tag(mini_button("edit", lambda: on_edit(seq, text), label="Edit & resend").classes("self-end"), "edit")
     return box
 
 
@@ -150,8 +149,7 @@ def result_footer(event: dict[str, Any], on_fork: ForkHandler | None) -> None:
         tag(ui.label(" · ".join(parts)), "turn-usage")
         if on_fork is not None and not event.get("is_error"):
             seq = event["seq"]
-            tag(ui.button("Fork", icon="call_split", on_click=lambda: on_fork(seq))
-                .props("flat dense no-caps size=sm"), "fork")
+            tag(mini_button("call_split", lambda: on_fork(seq), label="Fork"), "fork")
 
 
 class QueuedPrompt:

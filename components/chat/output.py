@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from nicegui import ui
 
-from components.chat.fmt import fenced, tag
+from components.chat.fmt import fenced, mini_button, tag
 
 PREVIEW_LINES = 12
 PREVIEW_CHARS = 4000
@@ -50,8 +50,7 @@ def full_view_button(text: str, title: str, language: str = "") -> None:
         made[0].open()
 
     count = len(text.splitlines())
-    tag(ui.button(f"Show all {count:,} lines", icon="open_in_full", on_click=open_full)
-        .props("flat dense no-caps size=sm"), "show-full")
+    tag(mini_button("open_in_full", open_full, label=f"Show all {count:,} lines"), "show-full")
 
 
 def fullscreen_dialog(title: str, text: str, language: str = "") -> ui.dialog:

@@ -22,6 +22,10 @@ CSS = """
 .ccs-tool-error { border-color: var(--q-negative); }
 .ccs-result-error { color: var(--q-negative); }
 .ccs-muted { opacity: .65; font-size: 12px; }
+.ccs-mini-btn { display: inline-flex; align-items: center; gap: 4px; background: none; border: 0; color: inherit;
+                padding: 2px 6px; border-radius: 4px; font: inherit; font-size: 12px; opacity: .75;
+                cursor: pointer; }
+.ccs-mini-btn:hover, .ccs-mini-btn:focus-visible { opacity: 1; background: rgba(127, 127, 127, .16); }
 .ccs-thinking { opacity: .75; font-style: italic; }
 .ccs-approval { border: 1px solid var(--q-warning); border-radius: 8px; padding: 10px 12px; }
 .ccs-approval-done { border-color: rgba(127, 127, 127, .35); }

@@ -13,7 +13,7 @@ from typing import Any
 
 from nicegui import ui
 
-from components.chat.fmt import fenced, tag
+from components.chat.fmt import fenced, mini_button, tag
 from components.chat.lane import Lane
 from components.chat.output import output
 from components.chat.tools import renderer_for
@@ -42,8 +42,7 @@ class ToolCard:
                 ui.label(self.name).classes("text-sm text-weight-medium")
                 ui.label(self._safe(self.renderer.summary, "")).classes("ccs-summary ellipsis grow")
                 self._state = tag(ui.icon("hourglass_empty", size="xs").classes("opacity-50"), "tool-state")
-                tag(ui.button(icon="data_object", on_click=self._toggle_raw)
-                    .props("flat round dense size=xs title=\"Raw JSON\""), "raw-json-toggle")
+                tag(mini_button("data_object", self._toggle_raw, title="Raw JSON"), "raw-json-toggle")
             self._safe(self.renderer.body, None)
             self._nest_slot = ui.element("div").classes("w-full")
             self._result_slot = ui.element("div").classes("w-full")
