@@ -49,8 +49,9 @@ class ApiServer:
         from core.settings import Settings
 
         self.loop = asyncio.new_event_loop()
+        # Every created job waits as `queued`, and queued jobs count against the live-session cap.
         settings = Settings(projects_root=tmp / "projects", anthropic_api_key="bench-key",
-                            anthropic_base_url=base_url, max_running_jobs=1)
+                            anthropic_base_url=base_url, max_running_jobs=1, max_live_sessions=10_000)
         self.services = Services.create(settings)
         host = FastAPI()
         host.mount("/api", create_api(self.services))
