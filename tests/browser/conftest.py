@@ -254,6 +254,15 @@ def text_field(page, testid: str):
                         f"[data-testid={testid}] input, [data-testid={testid}] textarea").first
 
 
+def click_when_arrived(locator) -> None:
+    """Click a button in a dialog. Under load the dialog's opening transition can still hold it off screen
+    (Playwright: "outside of the viewport"): wait until it has arrived."""
+    from playwright.sync_api import expect
+
+    expect(locator).to_be_in_viewport()
+    locator.click()
+
+
 class Steps:
     """The few UI steps most browser tests start with; one place to follow when the UI changes."""
 
@@ -269,7 +278,7 @@ class Steps:
             page.goto("/")
         page.get_by_test_id("new-project").click()
         text_field(page, "project-name").fill(name)
-        page.get_by_test_id("create-project").click()
+        click_when_arrived(page.get_by_test_id("create-project"))
         expect(page).to_have_url(re.compile(r"/project/[0-9a-f]+$"))
         return page.url.rsplit("/", 1)[1]
 

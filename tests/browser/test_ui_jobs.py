@@ -8,7 +8,7 @@ import re
 from playwright.sync_api import expect
 
 from tests.browser import ui_support
-from tests.browser.conftest import text_field
+from tests.browser.conftest import click_when_arrived, text_field
 from tests.browser.ui_support import (
     TURN_TIMEOUT_MS,
     disk_events,
@@ -47,7 +47,7 @@ def _branch(page, prompt: str | None) -> str:
     if prompt is not None:
         field.fill(prompt)
     parent = page.url
-    page.get_by_test_id("branch-start").click()
+    click_when_arrived(page.get_by_test_id("branch-start"))
     expect(page).not_to_have_url(parent)
     expect(page).to_have_url(re.compile(r"/job/[0-9a-f]+$"))
     return job_id_of(page)
@@ -167,7 +167,7 @@ def test_rename_and_change_settings_between_turns(server, page, steps, scripted_
 
     page.get_by_test_id("job-name").click()
     text_field(page, "rename-input").fill("A better name")
-    page.get_by_test_id("rename-save").click()
+    click_when_arrived(page.get_by_test_id("rename-save"))
     expect(page.get_by_test_id("job-name")).to_have_text("A better name")
     expect(page.get_by_test_id(f"job-row-{job_id}")).to_contain_text("A better name")
 

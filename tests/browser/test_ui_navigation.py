@@ -10,7 +10,7 @@ import re
 from playwright.sync_api import expect
 
 from tests.browser import ui_support
-from tests.browser.conftest import DEFAULT_TIMEOUT_MS, text_field
+from tests.browser.conftest import DEFAULT_TIMEOUT_MS, click_when_arrived, text_field
 from tests.browser.ui_support import (
     TURN_TIMEOUT_MS,
     disk_events,
@@ -163,7 +163,7 @@ def test_phone_layout_shows_one_panel_at_a_time(server, browser, scripted_model)
         expect(phone.get_by_text("Projects", exact=True).first).to_be_visible()
         phone.get_by_test_id("new-project").click()
         text_field(phone, "project-name").fill("phone")
-        phone.get_by_test_id("create-project").click()
+        click_when_arrived(phone.get_by_test_id("create-project"))
         expect(phone).to_have_url(re.compile(r"/project/[0-9a-f]+$"))
         # A project opens on its job list; "New job" shows the composer.
         expect(phone.get_by_test_id("new-job")).to_be_visible()

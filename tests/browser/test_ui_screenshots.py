@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import DEFAULT_TIMEOUT_MS, ROOT, Steps, text_field
+from tests.browser.conftest import DEFAULT_TIMEOUT_MS, ROOT, Steps, click_when_arrived, text_field
 from tests.browser.ui_support import TURN_TIMEOUT_MS, choose_permission_mode, expect_status
 from tests.scripted_model import text, thinking, tool_use
 
@@ -102,7 +102,7 @@ def test_screenshots_of_the_main_views(server, new_page, browser, scripted_model
     webshop = page.url
     page.get_by_test_id("new-project").click()
     text_field(page, "project-name").fill("blog")
-    page.get_by_test_id("create-project").click()
+    click_when_arrived(page.get_by_test_id("create-project"))
     expect(page).not_to_have_url(webshop)
     page.goto("/")
     expect(page.get_by_test_id("card-blog")).to_be_visible()
