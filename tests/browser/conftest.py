@@ -216,7 +216,7 @@ def new_page(browser, tmp_path: Path, request: pytest.FixtureRequest):
         page = context.new_page()
         page.errors = []  # type: ignore[attr-defined]
         page.on("console", lambda m: m.type == "error" and page.errors.append(f"console: {m.text}"))
-        page.on("pageerror", lambda e: page.errors.append(f"pageerror: {e}"))
+        page.on("pageerror", lambda e: _known_race(str(e)) or page.errors.append(f"pageerror: {e}"))
         n = len(contexts)
 
         def diagnose() -> tuple[str, str]:
@@ -246,6 +246,12 @@ def page(server: ServerProcess, new_page):
 
 
 # ------------------------------------------------------------------------- common steps
+
+
+def _known_race(error: str) -> bool:
+    """NiceGUI's start-up script reads Quasar's imported style sheet, which under load may not have loaded
+    yet ("Failed to read the 'cssRules' property"). It only skips a cosmetic fix-up for cards."""
+    return "Failed to read the 'cssRules' property" in error
 
 
 def text_field(page, testid: str):
