@@ -251,6 +251,7 @@ class LiveSession:
                 self._connection_cost = message.total_cost_usd
             self.turn_active = False
             self.current_prompt = None
+            self.host.on_partial_left(self)  # a stopped turn leaves the text it had streamed
             self.partial.clear()
             self.host.on_turn_end(self, message, cost)
             self._wakeup.set()

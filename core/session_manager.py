@@ -43,6 +43,13 @@ warnings.filterwarnings("ignore", message="can_use_tool will not be invoked")
 
 SHUTDOWN = "shutdown"  # a close that leaves the job's status for restart recovery
 RESTART_MESSAGE = "Interrupted by a server restart."
+PARTIAL_CHECKPOINT_S = 1.0  # how often a streaming reply is saved for the next start (spec C12)
+
+
+def _shown_blocks(partial: dict[int, dict[str, Any]]) -> list[dict[str, Any]]:
+    """The text and thinking blocks of a streaming reply that show something, in order."""
+    return [{"type": block.get("type") or "text", "text": block["text"]} for _, block in sorted(partial.items())
+            if block.get("type") in (None, "text", "thinking") and str(block.get("text") or "").strip()]
 NO_CREDENTIALS = ("No Anthropic credentials are configured. Set ANTHROPIC_API_KEY (or CLAUDE_CODE_OAUTH_TOKEN "
                   "for a subscription login) in the environment or in the .env file next to main.py, "
                   "then restart the server.")
@@ -74,6 +81,8 @@ class SessionManager:
         self.jobs: dict[str, Job] = {j["id"]: Job.from_dict(j) for j in store.jobs()}
         self.live: dict[str, LiveSession] = {}
         self._grace_timers: dict[str, asyncio.TimerHandle] = {}
+        self._partial_saved: dict[str, float] = {}  # job id -> when its streaming reply was last saved
+        self._partial_timers: dict[str, asyncio.TimerHandle] = {}
         self._ending: dict[str, asyncio.Task] = {}
         self._sweeper: asyncio.Task | None = None
 
@@ -81,6 +90,10 @@ class SessionManager:
 
     def recover(self) -> None:
         """After a restart no CLI is alive: say so honestly on every job that thought it was."""
+        for job_id in self.logs.jobs_with_partial():  # replies that were streaming when the process died
+            blocks = self.logs.take_partial(job_id)
+            if job_id in self.jobs:
+                self._keep_interrupted(self.jobs[job_id], _shown_blocks(dict(enumerate(blocks))))
         for job in self.jobs.values():
             if job.status in (JobStatus.RUNNING, JobStatus.QUEUED):
                 self._forget_lost_session(job)
@@ -641,10 +654,60 @@ class SessionManager:
         if event["kind"] == events.ASSISTANT and event.get("error") in AUTH_ERRORS:
             event = {**event, "error_message": AUTH_ERRORS[event["error"]]}
         self._emit(job, event)
+        if event["kind"] == events.ASSISTANT and not event.get("parent_tool_use_id"):
+            self._drop_partial_checkpoint(job.id)  # the message is stored whole: the checkpoint is stale
 
     def on_live_event(self, session: LiveSession, event: dict[str, Any]) -> None:
         event["seq"] = self.logs.log(session.job.id).last_seq()
         self.hub.publish(session.job.id, event)
+        self._checkpoint_partial(session)
+
+    # -- streamed text that never completes (spec C12: nothing people saw is lost) --------------
+
+    def _checkpoint_partial(self, session: LiveSession) -> None:
+        """Keep what is streaming on disk, at most about once a second and at the latest a second after
+        the last delta, for the next start if this process dies."""
+        job_id = session.job.id
+        if job_id in self._partial_timers:
+            return  # a save is already due, and it will take what has arrived by then
+        wait = PARTIAL_CHECKPOINT_S - (time.monotonic() - self._partial_saved.get(job_id, -PARTIAL_CHECKPOINT_S))
+        if wait <= 0:
+            self._save_partial(session)
+        else:
+            self._partial_timers[job_id] = asyncio.get_running_loop().call_later(wait, self._save_partial, session)
+
+    def _save_partial(self, session: LiveSession) -> None:
+        job_id = session.job.id
+        self._partial_timers.pop(job_id, None)
+        blocks = _shown_blocks(session.partial)
+        if not blocks:
+            return
+        self._partial_saved[job_id] = time.monotonic()
+        try:
+            self.logs.save_partial(job_id, blocks)
+        except OSError as exc:  # a full disk must not stop the stream
+            log.warning("could not checkpoint the streaming reply of %s: %s", job_id, exc)
+
+    def _drop_partial_checkpoint(self, job_id: str) -> None:
+        timer = self._partial_timers.pop(job_id, None)
+        if timer is not None:
+            timer.cancel()
+        if self._partial_saved.pop(job_id, None) is not None:
+            self.logs.drop_partial(job_id)
+
+    def on_partial_left(self, session: LiveSession) -> None:
+        """A turn or session ended with text still streaming (Stop, a dead CLI, a shutdown): keep it."""
+        self._keep_interrupted(session.job, _shown_blocks(session.partial))
+        session.partial.clear()
+        self._drop_partial_checkpoint(session.job.id)
+
+    def _keep_interrupted(self, job: Job, blocks: list[dict[str, Any]]) -> None:
+        for block in blocks:
+            text = str(block.get("text") or "")
+            shown = {"type": "thinking", "thinking": text} if block.get("type") == "thinking" else \
+                {"type": "text", "text": text}
+            self._emit(job, events.make(events.ASSISTANT, block=shown, message_id=None, uuid=None,
+                                        parent_tool_use_id=None, model=None, error=None, interrupted=True))
 
     def on_tool_use(self, session: LiveSession, block: ToolUseBlock) -> None:
         job = session.job
@@ -707,6 +770,7 @@ class SessionManager:
 
     def on_session_end(self, session: LiveSession, error: str | None) -> None:
         job = session.job
+        self.on_partial_left(session)
         if self.live.get(job.id) is session:
             del self.live[job.id]
         if session.holds_slot or self.scheduler.position(job.id) is not None:

@@ -23,7 +23,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from storage.atomic_json import dumps, fsync_dir, loads
+from storage.atomic_json import dumps, fsync_dir, loads, write_atomic
 
 INDEX_STRIDE = 64
 _JOB_ID_RE = re.compile(r"[A-Za-z0-9_-]{1,128}")
@@ -253,11 +253,37 @@ class EventLogStore:
                 log = self._logs[job_id] = EventLog(path)
             return log
 
+    # -- the reply being streamed, checkpointed so a crash does not lose what people saw (spec C12) --
+
+    def _partial_path(self, job_id: str) -> Path:
+        return self._path(job_id).with_suffix(".partial.json")
+
+    def save_partial(self, job_id: str, blocks: list[dict[str, Any]]) -> None:
+        """Replace the job's checkpoint of the blocks still streaming (atomic; no fsync, it is a best effort)."""
+        write_atomic(self._partial_path(job_id), dumps(blocks), durable=False)
+
+    def drop_partial(self, job_id: str) -> None:
+        self._partial_path(job_id).unlink(missing_ok=True)
+
+    def take_partial(self, job_id: str) -> list[dict[str, Any]]:
+        """The checkpointed blocks (removed); [] if there are none or the file is unreadable."""
+        path = self._partial_path(job_id)
+        try:
+            blocks = loads(path.read_bytes())
+        except (OSError, ValueError):
+            blocks = []
+        path.unlink(missing_ok=True)
+        return [b for b in blocks if isinstance(b, dict)] if isinstance(blocks, list) else []
+
+    def jobs_with_partial(self) -> list[str]:
+        return [path.name.removesuffix(".partial.json") for path in self.root.glob("*.partial.json")]
+
     def delete(self, job_id: str) -> None:
         path = self._path(job_id)
         with self._lock:
             log = self._logs.pop(job_id, None)
             path.unlink(missing_ok=True)
+            self._partial_path(job_id).unlink(missing_ok=True)
             if log is not None:
                 log._mark_deleted()  # holders of the old object must not recreate the file
 

@@ -90,6 +90,7 @@ class Block:
     name: str = ""  # tool_use only
     input: dict[str, Any] = field(default_factory=dict)  # tool_use only
     id: str = ""  # tool_use only
+    stall: bool = False  # after its deltas, send nothing more until release(), stop() or the client leaves
 
     def as_content(self) -> dict[str, Any]:
         """The block as it appears in a complete (non-streamed) message."""
@@ -100,9 +101,11 @@ class Block:
         return {"type": "tool_use", "id": self.id, "name": self.name, "input": self.input}
 
 
-def text(s: str, chunk: int | None = None, delay: float = 0.0) -> Block:
-    """A text block, streamed as ``text_delta`` pieces of ``chunk`` chars, ``delay`` s apart."""
-    return Block("text", text=s, chunk=chunk or DEFAULT_CHUNK, delay=delay)
+def text(s: str, chunk: int | None = None, delay: float = 0.0, stall: bool = False) -> Block:
+    """A text block, streamed as ``text_delta`` pieces of ``chunk`` chars, ``delay`` s apart.
+
+    ``stall``: the block never ends; the reply stops after its last delta (a turn stuck mid-sentence)."""
+    return Block("text", text=s, chunk=chunk or DEFAULT_CHUNK, delay=delay, stall=stall)
 
 
 def thinking(s: str, signature: str | None = None, chunk: int | None = None, delay: float = 0.0) -> Block:
@@ -483,6 +486,8 @@ class _Handler(BaseHTTPRequestHandler):
                 delta({"type": kind, key: piece})
             if b.type == "thinking":
                 delta({"type": "signature_delta", "signature": b.signature})
+        if b.stall:
+            self._wait(None)
         self._event("content_block_stop", {"type": "content_block_stop", "index": index})
 
     def _event(self, name: str, data: dict[str, Any]) -> None:

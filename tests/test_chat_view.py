@@ -561,3 +561,11 @@ def test_stable_prefix(text: str, expected: int) -> None:
     assert stable_prefix(text) == expected
     if expected:
         assert text[expected - 2:expected] == "\n\n"
+
+
+async def test_a_reply_cut_short_says_so(user: User, make_job, open_view):
+    cut = {**text("The cause is the tax, which"), "interrupted": True}
+    job = make_job([user_msg("why?"), cut])
+    await open_view(job.id)
+    await see(user, "assistant-text", "The cause is the tax, which")
+    await see(user, "interrupted", "the rest of this reply never arrived")

@@ -75,6 +75,22 @@ async def test_dead_cli_process_fails_the_job_and_others_continue(services, proj
     assert warned == (not saved), "a fresh start (nothing saved) is announced; a resume is not"
 
 
+async def test_a_cli_dying_mid_sentence_leaves_the_streamed_text(services, project, scripted_model):
+    """Spec C12: the CLI never hands over a message it dies in; what had streamed is kept, marked."""
+    seen = "I found the cause: the tax is added as a number"
+    scripted_model.add_response(text(seen, chunk=8, delay=0.02, stall=True))
+    job = services.jobs.submit(project.id, "why is the total wrong?")
+    streamed: list[str] = []
+    services.hub.subscribe(job.id, lambda e: e.get("delta_type") == "text_delta" and streamed.append(e["text"]))
+    await wait_until(lambda: "".join(streamed) == seen, what="the sentence streamed")
+    os.kill(services.jobs.live[job.id].client._transport._process.pid, signal.SIGKILL)
+    await wait_status(services.jobs, job.id, "failed", timeout=20)
+    scripted_model.release()
+    kept = [e for e in services.jobs.events(job.id) if e["kind"] == "assistant"]
+    assert [(e["block"], e.get("interrupted")) for e in kept] == [({"type": "text", "text": seen}, True)]
+    assert not services.logs._partial_path(job.id).exists()
+
+
 async def test_dead_cli_after_a_turn_leaves_a_resumable_job(services, project, scripted_model):
     scripted_model.add_response(text("The code word is lantern."))
     scripted_model.add_response(text("stuck"), hang=True)

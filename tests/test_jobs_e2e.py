@@ -122,6 +122,35 @@ async def test_stop_interrupts_a_running_turn(services, project, scripted_model)
     assert scripted_model.user_texts(scripted_model.requests[-1])[-1] == "are you there?"
 
 
+async def test_stop_mid_sentence_keeps_the_streamed_text_once(services, project, scripted_model):
+    """Spec C12: what people saw stream in stays in the transcript when they stop the turn."""
+    seen = "Here is the first half of my answer, and then"
+    scripted_model.add_response(text(seen, chunk=8, delay=0.02, stall=True))
+    job = services.jobs.submit(project.id, "a long answer please")
+    streamed: list[str] = []
+    services.hub.subscribe(job.id, lambda e: e.get("delta_type") == "text_delta" and streamed.append(e["text"]))
+    await wait_until(lambda: "".join(streamed) == seen, what="the first half streamed")
+    await services.jobs.stop(job.id)
+    await wait_status(services.jobs, job.id, "idle", timeout=15)
+    services.jobs.complete(job.id)
+    await wait_status(services.jobs, job.id, "completed", timeout=15)
+    replies = [e["block"]["text"] for e in services.jobs.events(job.id)
+               if e["kind"] == "assistant" and e["block"]["type"] == "text"]
+    assert replies == [seen]  # the CLI hands the cut message over itself; it is not added twice
+    assert not services.logs._partial_path(job.id).exists()
+
+
+async def test_a_finished_reply_leaves_no_crash_copy_behind(services, project, scripted_model):
+    scripted_model.add_response(text("A complete reply, streamed slowly.", chunk=4, delay=0.05))
+    job = services.jobs.submit(project.id, "hello")
+    await wait_status(services.jobs, job.id, "idle")
+    assert not services.logs._partial_path(job.id).exists()
+    assert not [e for e in services.jobs.events(job.id) if e.get("interrupted")]
+    replies = [e["block"]["text"] for e in services.jobs.events(job.id)
+               if e["kind"] == "assistant" and e["block"]["type"] == "text"]
+    assert replies == ["A complete reply, streamed slowly."]
+
+
 async def test_concurrency_limit_queues_jobs(services_factory, project_factory, scripted_model):
     services = services_factory(max_running_jobs=1)
     project = project_factory(services)

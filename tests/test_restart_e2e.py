@@ -42,6 +42,7 @@ RESUMED_REPLIES = {
     FOLLOW_UP_RUNNING: "Back after the restart.",
     FOLLOW_UP_SESSION: "The session word was kestrel.",
 }
+PARTIAL_SEEN = "Half of the running job's reply had streamed when"
 NEVER_SENT = "this reply is held back until the process is killed"
 
 
@@ -49,8 +50,8 @@ def _answer(body: dict):
     """Answer by the prompt, whatever order the child's jobs reach the model in."""
     texts = user_texts(body)
     last = texts[-1] if texts else ""
-    if RUNNING_PROMPT in last:
-        return Response([text(NEVER_SENT)], hang=True)
+    if RUNNING_PROMPT in last:  # streams half a sentence, then stalls until the process is killed
+        return Response([text(PARTIAL_SEEN, stall=True), text(NEVER_SENT)])
     for prompt, reply in {**REPLIES, **RESUMED_REPLIES}.items():
         if prompt in last:
             return reply
@@ -140,6 +141,11 @@ async def test_kill_9_mid_turn_then_restart(claude_env, services_factory, script
         # The running job's request is at the model, held open: the turn really is in flight.
         await wait_until(lambda: any(RUNNING_PROMPT in " ".join(user_texts(r)) for r in scripted_model.requests),
                          timeout=30, what="the running job's request at the model")
+        # What streamed is saved for a crash within a second of its last delta (spec C12).
+        def checkpointed() -> bool:
+            return any(PARTIAL_SEEN in path.read_text(errors="replace")
+                       for path in claude_env.projects_root.rglob(f"{ids['running']}.partial.json"))
+        await wait_until(checkpointed, timeout=30, what="the running job's streamed text checkpointed")
         cli_pids = _descendants(child.proc.pid)
         assert len(cli_pids) >= 3, f"expected the CLIs of 3 live jobs, found {cli_pids}"
         ready_s = time.monotonic() - started
@@ -196,7 +202,10 @@ async def test_kill_9_mid_turn_then_restart(claude_env, services_factory, script
         user = [e["text"] for e in recovered if e["kind"] == "user" and not e.get("echoed")]
         assert user == [prompts[name]], name
         replies = [e["block"]["text"] for e in recovered if e["kind"] == "assistant" and e["block"]["type"] == "text"]
-        assert replies == ([] if name in unanswered else [REPLIES[prompts[name]]]), name
+        expected = {"running": [PARTIAL_SEEN], "queued": []}[name] if name in unanswered else [REPLIES[prompts[name]]]
+        assert replies == expected, name
+        if name == "running":  # what people saw before the kill, kept and marked as cut short
+            assert [e.get("interrupted") for e in recovered if e["kind"] == "assistant"] == [True]
         assert NEVER_SENT not in json.dumps(recovered)
     for name in unanswered:
         last = jobs.events(ids[name])[-1]

@@ -440,3 +440,21 @@ def test_relaxed_job_saves_skip_fsync_but_stay_atomic(tmp_path: Path, monkeypatc
     store.save_job({"id": "j1", "status": "completed"})
     assert len(synced) == 2, "a final state is fsynced: the file, then its directory"
     assert StateStore(tmp_path).jobs() == [{"id": "j1", "status": "completed"}]
+
+
+def test_streaming_checkpoints_survive_garbage_and_go_with_their_job(tmp_path: Path):
+    logs = EventLogStore(tmp_path / "logs")
+    logs.save_partial("job1", [{"type": "text", "text": "half a sen"}])
+    logs.save_partial("job1", [{"type": "text", "text": "half a sentence"}])  # replaced, not appended
+    logs.save_partial("job2", [{"type": "thinking", "text": "hmm"}])
+    assert sorted(logs.jobs_with_partial()) == ["job1", "job2"]
+    assert logs.take_partial("job1") == [{"type": "text", "text": "half a sentence"}]
+    assert logs.take_partial("job1") == [], "taken once"
+    (tmp_path / "logs" / "job3.partial.json").write_bytes(b'{"type": "text", "te')  # cut by a crash
+    assert logs.take_partial("job3") == [] and "job3" not in logs.jobs_with_partial()
+    (tmp_path / "logs" / "job4.partial.json").write_bytes(b'[1, "x", {"type": "text", "text": "ok"}]')
+    assert logs.take_partial("job4") == [{"type": "text", "text": "ok"}]
+    logs.delete("job2")
+    assert logs.jobs_with_partial() == []
+    with pytest.raises(ValueError):
+        logs.save_partial("../escape", [])

@@ -56,6 +56,8 @@ def assistant_text(event: dict[str, Any]) -> None:
     text = (event.get("block") or {}).get("text", "")
     if text:
         tag(ui.markdown(text).classes("ccs-md w-full"), "assistant-text")
+    if event.get("interrupted"):
+        tag(ui.label("Interrupted: the rest of this reply never arrived.").classes("ccs-muted"), "interrupted")
     if event.get("error"):
         message = event.get("error_message") or f"The API returned an error ({event['error']})."
         tag(ui.label(message).classes("text-negative"), "error")
