@@ -180,7 +180,7 @@ class SessionImporter:
 
     def _owners(self) -> dict[str, str]:
         owners = {}
-        for job in self._services.jobs.jobs.values():
+        for job in list(self._services.jobs.jobs.values()):  # may run in a thread: a copy, taken at once
             for sid in (job.session_id, job.imported_from):
                 if sid:
                     owners.setdefault(sid, job.id)
@@ -211,6 +211,10 @@ class SessionImporter:
 
     def import_sessions(self, session_ids: list[str]) -> list[Job]:
         """Import each session not yet held by a job; all are checked before any is imported."""
+        return self.apply(self.plan(session_ids))
+
+    def plan(self, session_ids: list[str]) -> list[tuple]:
+        """Read and check the sessions to import (file reading: callers on an event loop run it in a thread)."""
         owners = self._owners()
         plans = []
         for session_id in dict.fromkeys(session_ids):
@@ -223,7 +227,13 @@ class SessionImporter:
             if not messages:
                 raise UserError(f"Session {session_id} has no messages to import.")
             plans.append((info, messages, self._project_for(info)))
-        return [self._import(info, messages, project) for info, messages, project in plans]
+        return plans
+
+    def apply(self, plans: list[tuple]) -> list[Job]:
+        """Record the planned imports as jobs (on the event loop: new jobs notify the pages)."""
+        owners = self._owners()  # a session imported meanwhile (another window) is not imported twice
+        return [self._import(info, messages, project) for info, messages, project in plans
+                if info.session_id not in owners]
 
     def _project_for(self, info) -> Project | Path:
         """The project for the session's folder, or the folder to make one for (checked now, made later)."""

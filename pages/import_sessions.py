@@ -115,8 +115,10 @@ class ImportView:
             return
         self.error.text = ""
         try:
-            # On the event loop: importing records jobs, whose notices other pages handle on the loop.
-            jobs = self.services.importer.import_sessions(ids)
+            # Reading the sessions' files in a thread; recording the jobs on the event loop, whose notices
+            # other pages handle there.
+            plans = await blocking(self.services.importer.plan, ids)
+            jobs = self.services.importer.apply(plans)
         except Exception as exc:
             self.error.text = notify_error(exc)
             return
