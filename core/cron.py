@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -164,9 +165,16 @@ class CronService:
         self._services = services
         self._scans: dict[str, _JobScan] = {}
         self._fires: dict[str, tuple[int, dict[str, float]]] = {}  # session file -> (offset, prompt -> last fire)
+        self._lock = threading.Lock()
 
     def tasks(self, project_id: str, include_inactive: bool = False) -> list[CronTask]:
-        """Durable tasks, then the session tasks of live jobs (of finished jobs too with include_inactive)."""
+        """Durable tasks, then the session tasks of live jobs (of finished jobs too with include_inactive).
+
+        Safe to call from worker threads: the incremental scans it keeps are updated under a lock."""
+        with self._lock:
+            return self._tasks(project_id, include_inactive)
+
+    def _tasks(self, project_id: str, include_inactive: bool) -> list[CronTask]:
         project = self._services.projects.get(project_id)
         jobs = self._services.jobs.list(project_id, include_archived=True)
         scans = {job.id: self._scan(job.id) for job in jobs}

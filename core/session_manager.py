@@ -191,7 +191,7 @@ class SessionManager:
 
     def list(self, project_id: str | None = None, include_archived: bool = False,
              status: str | None = None) -> list[Job]:
-        jobs = [j for j in self.jobs.values()
+        jobs = [j for j in list(self.jobs.values())  # a copy: worker threads list jobs too (cron, search)
                 if (project_id is None or j.project_id == project_id)
                 and (include_archived or j.status != JobStatus.ARCHIVED)
                 and (status is None or j.status == status)]

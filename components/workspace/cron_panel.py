@@ -7,7 +7,6 @@ task fires without telling us, and the next-run times move on.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Awaitable
 from datetime import datetime
 
@@ -22,7 +21,6 @@ from core.services import Services
 RELOAD_S = 30.0
 # CronService keeps incremental scans of the job logs; two pages reading at once from worker threads must not
 # interleave their updates of it.
-_scan_lock = threading.Lock()
 COLUMNS = [
     {"name": "cron", "label": "Schedule", "field": "cron", "align": "left",
      "style": "white-space: nowrap; font-family: ui-monospace, monospace"},
@@ -77,8 +75,7 @@ class CronPanel:
         return self.reload()
 
     def _tasks(self) -> list[CronTask]:
-        with _scan_lock:
-            return self.services.cron.tasks(self.project_id)
+        return self.services.cron.tasks(self.project_id)
 
     def _reload_soon(self) -> None:
         background_tasks.create(self.reload(), name="cron reload")  # the notice timer calls plain functions
