@@ -88,7 +88,7 @@ class JobList:
     def render(self) -> None:
         jobs = self._visible_jobs()
         order = [job.id for job in jobs]
-        if order == self._order:
+        if order and order == self._order:  # (an empty list is redrawn: its message depends on the filter)
             for job in jobs:
                 self._rows[job.id].update(job, self.services.jobs.is_live(job.id))
             return
