@@ -5,7 +5,6 @@ Other programs can embed both into their own FastAPI app with `mount()`.
 
 from __future__ import annotations
 
-import html
 import logging
 import secrets
 import sys
@@ -27,7 +26,7 @@ from core.security_limits import BodyLimits
 from core.security_redact import RedactMiddleware, Redactor, install_log_redaction
 from core.services import Services
 from core.settings import Settings, SettingsError, load_settings, scrub_environment
-from pages import register_pages
+from pages import layout, register_pages
 
 API_PATH = "/api"
 _mounted = False
@@ -76,9 +75,8 @@ def secure(settings: Settings, prefix: str = "") -> Security:
 
 
 def _add_logout_link(prefix: str) -> None:
-    # Shared body HTML goes into every page built from now on.
-    ui.add_body_html(f'<a href="{html.escape(prefix)}/logout" data-testid="logout" style="position:fixed;left:8px;'
-                     'bottom:6px;z-index:9999;font:12px sans-serif;color:#9e9e9e">Log out</a>', shared=True)
+    # Every page's header shows a Log out button from now on (the prefix: NiceGUI does not add it to hrefs).
+    layout.LOGOUT_URL = f"{prefix}/logout"
 
 
 def _guard_embedding(settings: Settings, security: Security, prefix: str) -> None:

@@ -37,6 +37,10 @@ _CSS = """
 """
 
 
+# Set by main.py when a login is required: where the header's Log out button goes (path prefix included).
+LOGOUT_URL: str | None = None
+
+
 def _stored_split(name: str, default: float) -> float:
     try:
         return float(app.storage.user.get(f"split-{name}", default))
@@ -70,6 +74,10 @@ def frame(services: Services, *, project_id: str | None = None, job_id: str | No
 
         ui.button(icon="contrast", on_click=toggle_theme).props("flat round color=white "
                                                                 "aria-label='Toggle theme' data-testid=theme")
+        if LOGOUT_URL:
+            logout = ui.button(icon="logout").props("flat round color=white aria-label='Log out' data-testid=logout")
+            logout.props["href"] = LOGOUT_URL  # set as is: a prefix is not parsed as props
+            logout.tooltip("Log out")
     credentials_banner(services.jobs.has_credentials())
     # On a phone one panel shows at a time: the detail, or the list when that is what the page is for
     # (the projects sidebar on a page without a project, else the job list).

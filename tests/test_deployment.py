@@ -476,7 +476,7 @@ async def prefix_site_works(proxy: Proxy, model: ScriptedModel) -> None:
         assets = re.findall(r'"(/claude/_nicegui/[^"]+\.js)"', page.text)
         assert assets and "/elsewhere" not in page.text
         assert (await http.get(assets[0])).status_code == 200
-        assert 'href="/claude/logout"' in page.text
+        assert '"href":"/claude/logout"' in page.text  # the header's Log out button
 
         foreign = await http.post("/claude/api/projects", json={"name": "x"},
                                   headers={**BEARER, "Origin": "https://evil.example"})

@@ -346,4 +346,4 @@ def test_an_embedding_host_app_serving_beyond_loopback_gets_a_login_all_the_same
                 "/claude/login")
             assert client.get(f"/claude/login?token={server.token}").status_code == 303
             page = client.get("/claude/", headers={"Accept": "text/html"})
-            assert page.status_code == 200 and 'href="/claude/logout"' in page.text
+            assert page.status_code == 200 and '"href":"/claude/logout"' in page.text
