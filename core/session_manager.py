@@ -44,12 +44,6 @@ warnings.filterwarnings("ignore", message="can_use_tool will not be invoked")
 SHUTDOWN = "shutdown"  # a close that leaves the job's status for restart recovery
 RESTART_MESSAGE = "Interrupted by a server restart."
 PARTIAL_CHECKPOINT_S = 1.0  # how often a streaming reply is saved for the next start (spec C12)
-
-
-def _shown_blocks(partial: dict[int, dict[str, Any]]) -> list[dict[str, Any]]:
-    """The text and thinking blocks of a streaming reply that show something, in order."""
-    return [{"type": block.get("type") or "text", "text": block["text"]} for _, block in sorted(partial.items())
-            if block.get("type") in (None, "text", "thinking") and str(block.get("text") or "").strip()]
 NO_CREDENTIALS = ("No Anthropic credentials are configured. Set ANTHROPIC_API_KEY (or CLAUDE_CODE_OAUTH_TOKEN "
                   "for a subscription login) in the environment or in the .env file next to main.py, "
                   "then restart the server.")
@@ -65,6 +59,12 @@ CRON_TOOLS = {"CronCreate"}
 def job_name(text: str) -> str:
     first = next((line.strip() for line in text.splitlines() if line.strip()), "") or "Image prompt"
     return first if len(first) <= 60 else first[:57].rstrip() + "..."
+
+
+def _shown_blocks(partial: dict[int, dict[str, Any]]) -> list[dict[str, Any]]:
+    """The text and thinking blocks of a streaming reply that show something, in order."""
+    return [{"type": block.get("type") or "text", "text": block["text"]} for _, block in sorted(partial.items())
+            if block.get("type") in (None, "text", "thinking") and str(block.get("text") or "").strip()]
 
 
 class SessionManager:
