@@ -41,3 +41,16 @@ def assistant_texts(request: dict) -> list[str]:
 PNG_1PX = bytes.fromhex(
     "89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489"
     "0000000d49444154789c6360f8cfc0f01f0005000201a5f4d7d20000000049454e44ae426082")
+
+
+async def submit_and_stall(services, project_id: str, model, prompt: str, seen: str):
+    """Submit a job whose reply streams `seen` and then stalls mid-sentence; returns once all of it has
+    streamed (the job is running, its CLI waiting for the rest)."""
+    from tests.scripted_model import text
+
+    model.add_response(text(seen, chunk=8, delay=0.02, stall=True))
+    job = services.jobs.submit(project_id, prompt)
+    streamed: list[str] = []
+    services.hub.subscribe(job.id, lambda e: e.get("delta_type") == "text_delta" and streamed.append(e["text"]))
+    await wait_until(lambda: "".join(streamed) == seen, what="the reply's first part streamed")
+    return job

@@ -12,7 +12,7 @@ import pytest
 from core.errors import Conflict, UserError
 from core.images import MAX_IMAGE_BYTES, Image
 from core.session_manager import NO_CREDENTIALS
-from tests.helpers import PNG_1PX, assistant_texts, wait_status, wait_until
+from tests.helpers import PNG_1PX, assistant_texts, submit_and_stall, wait_status, wait_until
 from tests.scripted_model import text
 
 
@@ -78,11 +78,7 @@ async def test_dead_cli_process_fails_the_job_and_others_continue(services, proj
 async def test_a_cli_dying_mid_sentence_leaves_the_streamed_text(services, project, scripted_model):
     """Spec C12: the CLI never hands over a message it dies in; what had streamed is kept, marked."""
     seen = "I found the cause: the tax is added as a number"
-    scripted_model.add_response(text(seen, chunk=8, delay=0.02, stall=True))
-    job = services.jobs.submit(project.id, "why is the total wrong?")
-    streamed: list[str] = []
-    services.hub.subscribe(job.id, lambda e: e.get("delta_type") == "text_delta" and streamed.append(e["text"]))
-    await wait_until(lambda: "".join(streamed) == seen, what="the sentence streamed")
+    job = await submit_and_stall(services, project.id, scripted_model, "why is the total wrong?", seen)
     os.kill(services.jobs.live[job.id].client._transport._process.pid, signal.SIGKILL)
     await wait_status(services.jobs, job.id, "failed", timeout=20)
     scripted_model.release()

@@ -9,7 +9,7 @@ import pytest
 
 from core.errors import Conflict
 from core.images import Image
-from tests.helpers import PNG_1PX, assistant_texts, kinds, wait_status, wait_until
+from tests.helpers import PNG_1PX, assistant_texts, kinds, submit_and_stall, wait_status, wait_until
 from tests.scripted_model import text, thinking, tool_use
 
 
@@ -125,11 +125,7 @@ async def test_stop_interrupts_a_running_turn(services, project, scripted_model)
 async def test_stop_mid_sentence_keeps_the_streamed_text_once(services, project, scripted_model):
     """Spec C12: what people saw stream in stays in the transcript when they stop the turn."""
     seen = "Here is the first half of my answer, and then"
-    scripted_model.add_response(text(seen, chunk=8, delay=0.02, stall=True))
-    job = services.jobs.submit(project.id, "a long answer please")
-    streamed: list[str] = []
-    services.hub.subscribe(job.id, lambda e: e.get("delta_type") == "text_delta" and streamed.append(e["text"]))
-    await wait_until(lambda: "".join(streamed) == seen, what="the first half streamed")
+    job = await submit_and_stall(services, project.id, scripted_model, "a long answer please", seen)
     await services.jobs.stop(job.id)
     await wait_status(services.jobs, job.id, "idle", timeout=15)
     services.jobs.complete(job.id)
