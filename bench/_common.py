@@ -22,17 +22,17 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from tests.scripted_model import ScriptedModel, text, tool_results, tool_use  # noqa: E402
+from tests.scripted_model import (  # noqa: E402
+    LEAKY_ENV,
+    ScriptedModel,
+    offline_cli_env,
+    text,
+    tool_results,
+    tool_use,
+)
 
 # Variables that would send the CLI elsewhere or make it read a real user's configuration
 # (the same list as tests/conftest.py).
-LEAKY_ENV = (
-    "CLAUDE_CONFIG_DIR", "ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_MODEL", "ANTHROPIC_SMALL_FAST_MODEL",
-    "ANTHROPIC_DEFAULT_SONNET_MODEL", "ANTHROPIC_DEFAULT_OPUS_MODEL", "ANTHROPIC_DEFAULT_HAIKU_MODEL",
-    "ANTHROPIC_CUSTOM_HEADERS", "CLAUDE_CODE_OAUTH_TOKEN", "CLAUDE_CODE_USE_BEDROCK", "CLAUDE_CODE_USE_VERTEX",
-    "CLAUDE_CODE_USE_FOUNDRY", "CLAUDECODE", "CLAUDE_CODE_ENTRYPOINT", "HTTP_PROXY", "HTTPS_PROXY",
-    "http_proxy", "https_proxy", "ALL_PROXY", "all_proxy",
-)
 
 
 @contextmanager
@@ -46,18 +46,7 @@ def offline_env() -> Iterator[tuple[Path, ScriptedModel]]:
                 (tmp / sub).mkdir()
             for name in LEAKY_ENV:
                 os.environ.pop(name, None)
-            os.environ.update({
-                "HOME": str(tmp / "home"),
-                "ANTHROPIC_BASE_URL": model.base_url,
-                "ANTHROPIC_API_KEY": "bench-key",
-                "CLAUDE_CODE_MAX_RETRIES": "0",
-                "IS_SANDBOX": "1",
-                "DISABLE_AUTOUPDATER": "1",
-                "DISABLE_TELEMETRY": "1",
-                "DISABLE_ERROR_REPORTING": "1",
-                "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
-                "CLAUDE_CODE_TMPDIR": str(tmp / "cli-tmp"),
-            })
+            os.environ.update(offline_cli_env(tmp / "home", model.base_url, tmp / "cli-tmp", api_key="bench-key"))
             yield tmp, model
     finally:
         os.environ.clear()

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.scripted_model import ScriptedModel
+from tests.scripted_model import LEAKY_ENV, ScriptedModel, offline_cli_env
 
 # --------------------------------------------------------------------------- scripted model
 
@@ -28,31 +28,6 @@ def scripted_model() -> Iterator[ScriptedModel]:
 
 
 # ------------------------------------------------------------------- CLI environment
-
-# Variables that would make the CLI talk to something other than the scripted model,
-# or read a real user's configuration.
-_LEAKY_ENV = (
-    "CLAUDE_CONFIG_DIR",
-    "ANTHROPIC_AUTH_TOKEN",
-    "ANTHROPIC_MODEL",
-    "ANTHROPIC_SMALL_FAST_MODEL",
-    "ANTHROPIC_DEFAULT_SONNET_MODEL",
-    "ANTHROPIC_DEFAULT_OPUS_MODEL",
-    "ANTHROPIC_DEFAULT_HAIKU_MODEL",
-    "ANTHROPIC_CUSTOM_HEADERS",
-    "CLAUDE_CODE_OAUTH_TOKEN",
-    "CLAUDE_CODE_USE_BEDROCK",
-    "CLAUDE_CODE_USE_VERTEX",
-    "CLAUDE_CODE_USE_FOUNDRY",
-    "CLAUDECODE",
-    "CLAUDE_CODE_ENTRYPOINT",
-    "HTTP_PROXY",
-    "HTTPS_PROXY",
-    "http_proxy",
-    "https_proxy",
-    "ALL_PROXY",
-    "all_proxy",
-)
 
 
 @dataclass
@@ -83,23 +58,8 @@ def claude_env(scripted_model: ScriptedModel, tmp_path: Path, monkeypatch: pytes
     projects_root.mkdir()
     cli_tmp = tmp_path / "cli-tmp"
     cli_tmp.mkdir()
-    env = {
-        "HOME": str(home),
-        "ANTHROPIC_BASE_URL": scripted_model.base_url,
-        "ANTHROPIC_API_KEY": "test-key",
-        # API errors fail at once instead of being retried for minutes.
-        "CLAUDE_CODE_MAX_RETRIES": "0",
-        # As root the CLI refuses bypassPermissions outside a sandbox.
-        "IS_SANDBOX": "1",
-        "DISABLE_AUTOUPDATER": "1",
-        "DISABLE_TELEMETRY": "1",
-        "DISABLE_ERROR_REPORTING": "1",
-        "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
-        # The CLI's scratch files (Bash cwd tracking, fswatch probes), else left in /tmp/claude-<uid>.
-        "CLAUDE_CODE_TMPDIR": str(cli_tmp),
-        "PROJECTS_ROOT": str(projects_root),
-    }
-    for name in _LEAKY_ENV:
+    env = {**offline_cli_env(home, scripted_model.base_url, cli_tmp), "PROJECTS_ROOT": str(projects_root)}
+    for name in LEAKY_ENV:
         monkeypatch.delenv(name, raising=False)
     for name, value in env.items():
         monkeypatch.setenv(name, value)

@@ -33,6 +33,7 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 __all__ = [
@@ -77,6 +78,43 @@ def _new_id(prefix: str) -> str:
 
 # --------------------------------------------------------------------------- script
 
+
+
+# ------------------------------------------------------------------- the CLI's environment
+
+# Variables that would make the CLI talk to something other than the scripted model,
+# or read a real user's configuration.
+LEAKY_ENV = (
+    "CLAUDE_CONFIG_DIR", "ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_MODEL", "ANTHROPIC_SMALL_FAST_MODEL",
+    "ANTHROPIC_DEFAULT_SONNET_MODEL", "ANTHROPIC_DEFAULT_OPUS_MODEL", "ANTHROPIC_DEFAULT_HAIKU_MODEL",
+    "ANTHROPIC_CUSTOM_HEADERS", "CLAUDE_CODE_OAUTH_TOKEN", "CLAUDE_CODE_USE_BEDROCK", "CLAUDE_CODE_USE_VERTEX",
+    "CLAUDE_CODE_USE_FOUNDRY", "CLAUDECODE", "CLAUDE_CODE_ENTRYPOINT", "HTTP_PROXY", "HTTPS_PROXY",
+    "http_proxy", "https_proxy", "ALL_PROXY", "all_proxy",
+)
+
+
+def offline_cli_env(home: Path, base_url: str, cli_tmp: Path, api_key: str = "test-key") -> dict[str, str]:
+    """The variables under which a real CLI talks only to the scripted model at `base_url` (remove
+    LEAKY_ENV from the rest of the environment too).
+
+    ``CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1`` stops the CLI's side traffic: the ``HEAD /api/hello``
+    preflight, the session-title request and the telemetry/DNS lookups of api.anthropic.com.
+    """
+    return {
+        "HOME": str(home),
+        "ANTHROPIC_BASE_URL": base_url,
+        "ANTHROPIC_API_KEY": api_key,
+        # API errors fail at once instead of being retried for minutes.
+        "CLAUDE_CODE_MAX_RETRIES": "0",
+        # As root the CLI refuses bypassPermissions outside a sandbox.
+        "IS_SANDBOX": "1",
+        "DISABLE_AUTOUPDATER": "1",
+        "DISABLE_TELEMETRY": "1",
+        "DISABLE_ERROR_REPORTING": "1",
+        "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
+        # The CLI's scratch files (Bash cwd tracking, fswatch probes), else left in /tmp/claude-<uid>.
+        "CLAUDE_CODE_TMPDIR": str(cli_tmp),
+    }
 
 @dataclass
 class Block:

@@ -38,8 +38,7 @@ from tests.browser.conftest import (
     free_port,
     text_field,
 )
-from tests.conftest import _LEAKY_ENV
-from tests.scripted_model import ScriptedModel
+from tests.scripted_model import LEAKY_ENV, ScriptedModel, offline_cli_env
 
 # A turn runs the real CLI on a loaded 2-core machine: be generous.
 TURN_TIMEOUT_MS = 45_000
@@ -52,18 +51,9 @@ GRACE_PERIOD_S = 600  # long enough that a one-shot job stays live for the whole
 def cli_env(home: Path, projects_root: Path, cli_tmp: Path, base_url: str) -> dict[str, str]:
     """What conftest's ``claude_env`` puts in the environment, for a server that outlives one test."""
     env = {name: value for name, value in os.environ.items()
-           if name not in _LEAKY_ENV and name not in _NICEGUI_TEST_ENV}
+           if name not in LEAKY_ENV and name not in _NICEGUI_TEST_ENV}
     env.update({
-        "HOME": str(home),
-        "ANTHROPIC_BASE_URL": base_url,
-        "ANTHROPIC_API_KEY": "test-key",
-        "CLAUDE_CODE_MAX_RETRIES": "0",
-        "IS_SANDBOX": "1",
-        "DISABLE_AUTOUPDATER": "1",
-        "DISABLE_TELEMETRY": "1",
-        "DISABLE_ERROR_REPORTING": "1",
-        "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
-        "CLAUDE_CODE_TMPDIR": str(cli_tmp),
+        **offline_cli_env(home, base_url, cli_tmp),
         "PROJECTS_ROOT": str(projects_root),
         "HOST": "127.0.0.1",
         "PYTHONUNBUFFERED": "1",
