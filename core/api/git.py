@@ -8,6 +8,8 @@ Each action answers with the status after it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from fastapi import APIRouter, Query
 
 from core.api.project_scope import ProjectDep, WorkspaceJSON, off_loop
@@ -32,6 +34,13 @@ def _git(project: Project) -> GitService:
 
 async def _status(git: GitService) -> GitStatusOut:
     return GitStatusOut.of(await off_loop(git.status))
+
+
+async def _then_status(project: Project, action: Callable[[GitService], object]) -> GitStatusOut:
+    """Run one action on the project's GitService in a worker thread; answer with the status after it."""
+    git = _git(project)
+    await off_loop(action, git)
+    return await _status(git)
 
 
 @router.get("/status", response_model=GitStatusOut)
@@ -64,32 +73,24 @@ async def init(project: ProjectDep) -> GitStatusOut:
 @router.post("/stage", response_model=GitStatusOut)
 async def stage(project: ProjectDep, body: GitPaths) -> GitStatusOut:
     """Stage files or folders (a deletion too)."""
-    git = _git(project)
-    await off_loop(git.stage, body.paths)
-    return await _status(git)
+    return await _then_status(project, lambda git: git.stage(body.paths))
 
 
 @router.post("/stage-all", response_model=GitStatusOut)
 async def stage_all(project: ProjectDep) -> GitStatusOut:
-    git = _git(project)
-    await off_loop(git.stage_all)
-    return await _status(git)
+    return await _then_status(project, GitService.stage_all)
 
 
 @router.post("/unstage", response_model=GitStatusOut)
 async def unstage(project: ProjectDep, body: GitPaths) -> GitStatusOut:
-    git = _git(project)
-    await off_loop(git.unstage, body.paths)
-    return await _status(git)
+    return await _then_status(project, lambda git: git.unstage(body.paths))
 
 
 @router.post("/discard", response_model=GitStatusOut)
 async def discard(project: ProjectDep, body: GitPaths) -> GitStatusOut:
     """Throw away unstaged changes, without asking: tracked files return to their staged (or committed)
     content, untracked files and folders are DELETED. Staged changes stay."""
-    git = _git(project)
-    await off_loop(git.discard, body.paths)
-    return await _status(git)
+    return await _then_status(project, lambda git: git.discard(body.paths))
 
 
 @router.post("/commit", response_model=GitCommitOut)
