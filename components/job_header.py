@@ -146,7 +146,7 @@ class JobHeader:
 
     def _tick(self) -> None:
         job = self.services.jobs.jobs.get(self.job_id)
-        if job is None or not hasattr(self, "countdown"):
+        if job is None:
             return
         left = countdown(job.grace_deadline)
         self.countdown.set_text(f"completes in {left}" if left else "")
