@@ -50,7 +50,7 @@ if str(ROOT) not in sys.path:
 
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 from tests.browser.ui_support import cli_env, start_server  # noqa: E402
-from tests.scripted_model import ScriptedModel, _Handler, _Server, text, user_texts  # noqa: E402
+from tests.scripted_model import ScriptedModel, _Handler, text, user_texts  # noqa: E402
 
 PLACEHOLDER = "@@mark@@"  # one per delta; replaced by a timestamp as it is written
 MARKER = re.compile(r"Q(\d{16})Z")
@@ -96,18 +96,7 @@ class _StampingHandler(_Handler):
 class StampingModel(ScriptedModel):
     """The scripted model, with every ``PLACEHOLDER`` in streamed text replaced by the time it is sent."""
 
-    def start(self) -> StampingModel:
-        if self._server is not None:
-            return self
-        handler = type("Handler", (_StampingHandler,), {"model": self})
-        self._stopping.clear()
-        self._server = _Server(("127.0.0.1", 0), handler)
-        self.port = self._server.server_address[1]
-        self.base_url = f"http://127.0.0.1:{self.port}"
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.1},
-                                        name=f"StampingModel:{self.port}", daemon=True)
-        self._thread.start()
-        return self
+    handler_class = _StampingHandler
 
 
 def _responder(markers: int, delay: float):

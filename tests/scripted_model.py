@@ -549,6 +549,8 @@ class _Server(ThreadingHTTPServer):
 class ScriptedModel:
     """A scripted Anthropic Messages API on 127.0.0.1 (see the module docstring)."""
 
+    handler_class: type[_Handler]  # set below _Handler; a subclass may answer with its own handler
+
     def __init__(self, default_text: str = "OK.", side_text: str = "Scripted title") -> None:
         self.default_text = default_text
         self.side_text = side_text
@@ -570,7 +572,7 @@ class ScriptedModel:
     def start(self) -> ScriptedModel:
         if self._server is not None:
             return self
-        handler = type("Handler", (_Handler,), {"model": self})
+        handler = type("Handler", (self.handler_class,), {"model": self})
         self._stopping.clear()
         self._server = _Server(("127.0.0.1", 0), handler)
         self.port = self._server.server_address[1]
@@ -578,7 +580,7 @@ class ScriptedModel:
         self._thread = threading.Thread(
             target=self._server.serve_forever,
             kwargs={"poll_interval": 0.1},
-            name=f"ScriptedModel:{self.port}",
+            name=f"{type(self).__name__}:{self.port}",
             daemon=True,
         )
         self._thread.start()
@@ -771,3 +773,6 @@ def _coerce(result: Any) -> Response | ErrorResponse:
     if isinstance(result, Block | str):
         return Response([_as_block(result)])
     return Response([_as_block(b) for b in result])
+
+
+ScriptedModel.handler_class = _Handler
