@@ -549,7 +549,7 @@ class _Server(ThreadingHTTPServer):
 class ScriptedModel:
     """A scripted Anthropic Messages API on 127.0.0.1 (see the module docstring)."""
 
-    handler_class: type[_Handler]  # set below _Handler; a subclass may answer with its own handler
+    handler_class: type[_Handler] = _Handler  # a subclass may answer with a handler of its own
 
     def __init__(self, default_text: str = "OK.", side_text: str = "Scripted title") -> None:
         self.default_text = default_text
@@ -773,6 +773,3 @@ def _coerce(result: Any) -> Response | ErrorResponse:
     if isinstance(result, Block | str):
         return Response([_as_block(result)])
     return Response([_as_block(b) for b in result])
-
-
-ScriptedModel.handler_class = _Handler
