@@ -5,6 +5,12 @@ Other programs can embed both into their own FastAPI app with `mount()`.
 
 from __future__ import annotations
 
+if __name__ == "__main__":  # first of all, before the heavy imports: secrets leave the start environment
+    from core.security_handoff import exec_without_secrets
+
+    exec_without_secrets(__file__)
+
+import getpass
 import logging
 import secrets
 import sys
@@ -20,10 +26,9 @@ from starlette.routing import Mount
 
 from core.api import create_api
 from core.auth import Authenticator
-from core.security_gate import SecurityGate
 from core.security_hosts import HostPolicy
-from core.security_limits import BodyLimits
 from core.security_redact import RedactMiddleware, Redactor, install_log_redaction
+from core.security_stack import secured
 from core.services import Services
 from core.settings import Settings, SettingsError, load_settings, scrub_environment
 from pages import layout, register_pages
@@ -55,11 +60,12 @@ class Security:
     redactor: Redactor
 
 
-def secure(settings: Settings, prefix: str = "") -> Security:
-    """Put the security gate, the body limits and the secret masking in front of everything (spec J1, J2, J5)."""
+def secure(settings: Settings, services: Services, prefix: str = "") -> Security:
+    """Put the security gate, the body limits, the response headers and the secret masking in front of
+    everything (spec J1, J2, J5, J6)."""
     auth = Authenticator.from_settings(settings)
-    redactor = Redactor([settings.anthropic_api_key, settings.claude_code_oauth_token, auth.token,
-                         settings.password_hash, settings.storage_secret])
+    redactor = services.redactor
+    redactor.add(*auth.secrets())
     install_log_redaction(redactor)
     # Inside NiceGUI's gzip layer (added later, so further out): masking needs the uncompressed bytes.
     app.add_middleware(RedactMiddleware, redactor=redactor)
@@ -67,32 +73,36 @@ def secure(settings: Settings, prefix: str = "") -> Security:
     # per-browser storage for any request): wrap the stack Starlette builds at the first request.
     policy = HostPolicy.from_settings(settings)
     build_stack = app.build_middleware_stack
-    app.build_middleware_stack = lambda: SecurityGate(BodyLimits(build_stack()), policy=policy, auth=auth)
+    app.build_middleware_stack = lambda: secured(build_stack(), settings, auth, policy)
     app.add_exception_handler(Exception, _server_error)
-    if auth.enabled:
-        _add_logout_link(prefix)
+    _show_login_state(auth, prefix)
     return Security(auth, policy, redactor)
 
 
-def _add_logout_link(prefix: str) -> None:
-    # Every page's header shows a Log out button from now on (the prefix: NiceGUI does not add it to hrefs).
-    layout.LOGOUT_URL = f"{prefix}/logout"
+def _show_login_state(auth: Authenticator, prefix: str) -> None:
+    # Every page's header shows a Log out button (the prefix: NiceGUI does not add it to hrefs), or, with
+    # --no-auth, a warning that anyone on this machine can use the server.
+    layout.LOGOUT_URL = f"{prefix}/logout" if auth.enabled else None
+    layout.NO_LOGIN_WARNING = not auth.enabled
 
 
-def _guard_embedding(settings: Settings, security: Security, prefix: str) -> None:
-    """mount() cannot know where the host app listens until it starts: beyond loopback, require a login."""
+def _on_embedded_start(settings: Settings, security: Security, prefix: str) -> None:
+    """mount() learns where the host app listens only when it starts: beyond loopback the LAN's names are this
+    server's too, and NO_AUTH does not hold; then the login URL, with the real address."""
     config = getattr(getattr(Server, "instance", None), "config", None)
-    host = str(getattr(config, "host", "") or "")
+    host = str(getattr(config, "host", "") or settings.host)
+    port = getattr(config, "port", None) or settings.port
     auth = security.auth
-    if auth.enabled or not host or Settings(host=host).is_loopback:
-        return
-    auth.turn_on()
-    security.policy.widen_for_exposure()
-    security.redactor.add(auth.token)
-    _add_logout_link(prefix)
-    port = getattr(config, "port", settings.port)
-    print(f"Claude Code Server is served on {host}, beyond loopback: a login is required. Log in at "
-          + " or ".join(auth.login_urls(host, port, prefix)), flush=True)
+    if not Settings(host=host).is_loopback:
+        security.policy.widen_for_exposure()
+        if not auth.enabled:
+            auth.turn_on()
+            security.redactor.add(*auth.secrets())
+            _show_login_state(auth, prefix)
+            print(f"Claude Code Server is served on {host}, beyond loopback: NO_AUTH does not hold there, a login "
+                  "is required.", flush=True)
+    if auth.own_token:
+        print("Claude Code Server: log in at " + " or ".join(auth.login_urls(host, port, prefix)), flush=True)
 
 
 async def _server_error(request: Request, exception: Exception) -> Response:
@@ -121,9 +131,10 @@ def mount(fastapi_app: FastAPI, mount_path: str = "/claude", settings: Settings 
     Call it once per process (NiceGUI can be mounted only once), before the app
     starts serving. Returns the services, for the host's own routes to use.
 
-    Security (docs/security.md) covers everything under the prefix: set HOST to the
-    address the host app listens on (beyond loopback, a login is required), or
-    AUTH_TOKEN / CCS_PASSWORD / REQUIRE_AUTH; a generated token's login URL is printed.
+    Security (docs/security.md) covers everything under the prefix: a login is
+    required (AUTH_TOKEN, CCS_PASSWORD, or the server's own token, whose login URL
+    is printed); NO_AUTH turns it off unless the host app listens beyond loopback.
+    The host's own start environment keeps whatever secrets it was given.
     """
     global _mounted
     if _mounted:
@@ -132,11 +143,8 @@ def mount(fastapi_app: FastAPI, mount_path: str = "/claude", settings: Settings 
     settings = settings or load_settings([])
     scrub_environment()
     services = create_services(settings)
-    security = secure(settings, prefix)
-    if security.auth.generated:
-        urls = security.auth.login_urls(settings.host, settings.port, prefix)
-        print("Claude Code Server: log in at " + " or ".join(urls), flush=True)
-    app.on_startup(lambda: _guard_embedding(settings, security, prefix))
+    security = secure(settings, services, prefix)
+    app.on_startup(lambda: _on_embedded_start(settings, security, prefix))
     ui.run_with(fastapi_app, mount_path=prefix, **_ui_options(settings))
     _mounted = True
     return services
@@ -149,28 +157,47 @@ def main(argv: list[str] | None = None) -> None:
     except SettingsError as exc:
         sys.exit(f"Configuration error: {exc}")
     scrub_environment()
-    create_services(settings)
-    _announce(settings, secure(settings, settings.root_path).auth)
+    services = create_services(settings)
+    try:
+        auth = secure(settings, services, settings.root_path).auth
+    except ValueError as exc:  # an unreadable credentials file
+        sys.exit(f"Configuration error: {exc}")
+    _announce(settings, auth)
     # root_path: a reverse proxy strips the prefix; uvicorn puts it back into each request's scope.
+    # X-Forwarded-For/-Proto are believed only from the proxies the operator named (uvicorn's default
+    # would believe any local process, which could then claim any address to the login rate limit).
+    proxies = settings.forwarded_allow_ips
     ui.run(host=settings.host, port=settings.port, reload=False, show=False, root_path=settings.root_path,
-           **_ui_options(settings))
+           proxy_headers=bool(proxies), forwarded_allow_ips=",".join(proxies) or None, **_ui_options(settings))
 
 
 def _announce(settings: Settings, auth: Authenticator) -> None:
-    """Where to open the UI; with a generated token, the login URL that carries it (as Jupyter does)."""
-    host = f"[{settings.host}]" if ":" in settings.host else settings.host
-    print(f"Claude Code Server: http://{host}:{settings.port}", flush=True)
+    """Where to log in; with the server's own token, the URL that carries it (as Jupyter does)."""
     urls = auth.login_urls(settings.host, settings.port, settings.root_path)
     if settings.root_path:  # only the proxy knows the public address
         print(f"Served under {settings.root_path}/ (ROOT_PATH): open it through the reverse proxy.", flush=True)
         login = urlsplit(urls[0])
         urls = [f"<the proxy's address>{login.path}" + (f"?{login.query}" if login.query else "")]
-    if auth.generated:
-        print("No AUTH_TOKEN or CCS_PASSWORD is set, so this run has a token of its own. Log in at:", flush=True)
+    if not auth.enabled:
+        host = f"[{settings.host}]" if ":" in settings.host else settings.host
+        print(f"WARNING: --no-auth: no login. Anyone with an account on this machine can use this server, and "
+              f"through it run commands as {_user_name()}.\nClaude Code Server: "
+              f"http://{host}:{settings.port}{settings.root_path}/", file=sys.stderr, flush=True)
+    elif auth.own_token:
+        print("Claude Code Server is running. To log in, open this URL (the token in it is kept in "
+              "PROJECTS_ROOT/.server/credentials.json; --new-token replaces it):", flush=True)
         for url in urls:
             print(f"    {url}", flush=True)
-    elif auth.enabled:
-        print(f"Log in at {urls[0]} with the configured token or password.", flush=True)
+    else:
+        print(f"Claude Code Server is running. Log in at {urls[0]} with the configured token or password.",
+              flush=True)
+
+
+def _user_name() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "this server's user"
 
 
 if __name__ in {"__main__", "__mp_main__"}:

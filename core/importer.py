@@ -243,7 +243,7 @@ class SessionImporter:
         if project:
             return project
         try:
-            return validate_external_path(info.cwd)
+            return validate_external_path(info.cwd, self._services.settings.state_dir)
         except UserError as exc:
             raise UserError(f"Session {info.session_id} ran in {info.cwd}, which cannot be a project: {exc}") from None
 

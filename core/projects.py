@@ -14,9 +14,12 @@ _NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9 _.\-]{0,99}$")
 # Directories a project must never be: the agent runs tools with full access there.
 _SYSTEM_DIRS = {"/", "/bin", "/boot", "/dev", "/etc", "/lib", "/lib64", "/proc", "/root", "/run",
                 "/sbin", "/sys", "/usr", "/var", "/tmp", "/home", "/opt", "/srv", "/mnt", "/media"}
-# ...and nothing inside these: the operating system's own files (/usr/bin, /etc/ssh, /proc/self...).
-_SYSTEM_TREES = tuple(Path(p) for p in ("/bin", "/boot", "/dev", "/etc", "/lib", "/lib32", "/lib64", "/libx32",
-                                        "/proc", "/run", "/sbin", "/sys", "/usr"))
+# ...and nothing inside these: the operating system's own files (/usr/bin, /etc/ssh, /proc/self...) and the
+# system's variable data (logs, package databases, mail, spools), which are not anyone's project either.
+_SYSTEM_TREES = tuple(Path(p) for p in (
+    "/bin", "/boot", "/dev", "/etc", "/lib", "/lib32", "/lib64", "/libx32", "/proc", "/run", "/sbin",
+    "/sys", "/usr", "/var/backups", "/var/cache", "/var/db", "/var/empty", "/var/lib", "/var/local", "/var/lock",
+    "/var/log", "/var/mail", "/var/run", "/var/spool"))
 
 
 def validate_name(name: str) -> str:
@@ -33,22 +36,34 @@ def validate_name(name: str) -> str:
     return name
 
 
-def validate_external_path(raw: str) -> Path:
+def validate_external_path(raw: str, state_dir: Path) -> Path:
     if not isinstance(raw, str) or "\x00" in raw or len(raw) > 4096:
         raise UserError("The directory path is not valid.")
     if not raw.startswith("/"):
         raise UserError("An existing directory must be given as an absolute path.")
+    resolved = _resolve(Path(raw), raw)
+    refuse_unsafe_directory(resolved, state_dir)
+    if not resolved.is_dir():
+        raise UserError(f"{resolved} does not exist or is not a directory.")
+    return resolved
+
+
+def _resolve(path: Path, shown: str) -> Path:
     try:
-        resolved = Path(raw).resolve()
-        is_dir = resolved.is_dir()
-    except (OSError, RuntimeError) as exc:
-        raise UserError(f"{raw!r} cannot be used: {exc}") from exc
+        return path.resolve()
+    except (OSError, RuntimeError) as exc:  # a symlink loop, say
+        raise UserError(f"{shown!r} cannot be used: {exc}") from exc
+
+
+def refuse_unsafe_directory(resolved: Path, state_dir: Path) -> None:
+    """A project's directory, symlinks followed, must not be a system or home directory, nor hold or lie inside
+    the server's own state (its cookie key and credentials would show in Files)."""
     if str(resolved) in _SYSTEM_DIRS or resolved == Path.home().resolve() or \
             any(resolved.is_relative_to(tree) for tree in _SYSTEM_TREES):
         raise UserError(f"{resolved} is a system or home directory; choose a project directory inside it.")
-    if not is_dir:
-        raise UserError(f"{resolved} does not exist or is not a directory.")
-    return resolved
+    state = state_dir.resolve()
+    if resolved.is_relative_to(state) or state.is_relative_to(resolved):
+        raise UserError(f"{resolved} holds the server's own state; choose another directory.")
 
 
 class ProjectService:
@@ -81,10 +96,12 @@ class ProjectService:
         if self.find_by_name(name):
             raise Conflict(f"A project named {name!r} already exists.")
         if path:
-            directory = validate_external_path(path)
+            directory = validate_external_path(path, self._settings.state_dir)
             external = True
         else:
-            directory = (self._settings.projects_root / name).resolve()
+            # An entry of that name may already be there, and be a symlink to anywhere: check where it leads.
+            directory = _resolve(self._settings.projects_root / name, name)
+            refuse_unsafe_directory(directory, self._settings.state_dir)
             external = False
         owner = self.find_by_path(directory)
         if owner:

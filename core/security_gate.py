@@ -6,9 +6,10 @@ an Origin, when the browser sends one, must be this server (cross-site
 websocket hijacking, cross-site forms); then, with authentication on, a valid
 session cookie or a bearer token, except for /login and /logout.
 
-Websockets and event streams opened with a session cookie end when that
-session logs out: the receive channel reports a disconnect and the socket is
-closed, so a logout in one tab cuts every connection of that session.
+Every request made with a session cookie ends when that session logs out,
+whatever it asked for: the receive channel reports a disconnect and a
+websocket is closed, so a logout in one tab cuts every socket and stream of
+that session (a stream's response notices the disconnect and stops).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from core.security_hosts import HostPolicy
 PUBLIC_PATHS = {"/login", "/logout"}
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 AUTH_SCOPE_KEY = "ccs_auth"  # the login page finds the authenticator of the request here
+USER_SCOPE_KEY = "ccs_user"  # the account a request was authenticated as
 _SINGLE_HEADERS = (b"host", b"origin", b"authorization")
 
 
@@ -120,12 +122,10 @@ class SecurityGate:
         if not self.auth.enabled or route_path(scope) in PUBLIC_PATHS:
             await self.app(scope, receive, send)
             return
-        sid = self.auth.session_id(cookie_parser(headers.get("cookie", "")).get(self.auth.cookie_name))
-        if sid is not None:
-            if scope["type"] == "websocket" or "text/event-stream" in headers.get("accept", ""):
-                await self._until_revoked(sid, scope, receive, send)
-            else:
-                await self.app(scope, receive, send)
+        session = self.auth.session(cookie_parser(headers.get("cookie", "")).get(self.auth.cookie_name))
+        if session is not None:
+            scope[USER_SCOPE_KEY] = session.user
+            await self._until_revoked(session.sid, scope, receive, send)
             return
         given = _bearer(headers.get("authorization"))
         if given is None:
@@ -134,11 +134,12 @@ class SecurityGate:
         verdict = await self.auth.check(client_address(scope), given)
         if verdict.throttled:
             seconds = int(verdict.retry_after) + 1
-            await refuse(scope, send, 429, f"Too many failed logins from your address; try again in {seconds} s.",
+            await refuse(scope, send, 429, f"Too many failed logins; try again in {seconds} s.",
                          {"Retry-After": str(seconds)})
         elif not verdict.ok:
             await refuse(scope, send, 401, "The bearer token is wrong.", {"WWW-Authenticate": "Bearer"})
         else:
+            scope[USER_SCOPE_KEY] = verdict.user
             await self.app(scope, receive, send)
 
     async def _challenge(self, scope: Scope, send: Send, headers: dict[str, str]) -> None:

@@ -1,8 +1,10 @@
 """Password hashes and secret comparison for logins (spec J1).
 
-A stored password is `scrypt$<n>$<r>$<p>$<salt>$<hash>` (base64, no padding);
-`pbkdf2_sha256$<iterations>$<salt>$<hash>` is accepted too, for hashes made
-where scrypt is missing. Every comparison is constant-time.
+New hashes are argon2id (`$argon2id$v=19$m=65536,t=3,p=4$...`, argon2-cffi's RFC 9106
+profile, above OWASP's floor). Older hashes still verify, so that a configured
+`CCS_PASSWORD_HASH` keeps working, and are upgraded at the next login (core/auth.py):
+`scrypt$<n>$<r>$<p>$<salt>$<hash>` and `pbkdf2_sha256$<iterations>$<salt>$<hash>`
+(base64, no padding). Every comparison is constant-time.
 
     python -m core.security_passwords      # asks for a password, prints its hash
 """
@@ -13,21 +15,19 @@ import base64
 import getpass
 import hashlib
 import hmac
-import secrets
 
-# n=2**14, r=8: 16 MiB and some 50 ms per check, which is what makes guessing offline slow.
-SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
 PBKDF2_MIN_ITERATIONS = 100_000
 _MAX_SCRYPT_N = 2**20  # a hash from a settings file must not make each login take minutes
+_MAX_ARGON2_MEMORY_KIB = 1024 * 1024
 _MAXMEM = 1024 * 2**20
+_hasher = PasswordHasher()  # argon2id, t=3, m=64 MiB, p=4: some 0.2 s per check on two cores
 
 
 class BadHash(ValueError):
     """A stored password hash that cannot be used."""
-
-
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).decode().rstrip("=")
 
 
 def _unb64(text: str) -> bytes:
@@ -37,9 +37,7 @@ def _unb64(text: str) -> bytes:
 def hash_password(password: str) -> str:
     if not password:
         raise ValueError("An empty password protects nothing.")
-    salt = secrets.token_bytes(16)
-    digest = hashlib.scrypt(password.encode(), salt=salt, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P, maxmem=_MAXMEM)
-    return f"scrypt${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}${_b64(salt)}${_b64(digest)}"
+    return _hasher.hash(password)
 
 
 def check_hash(stored: str) -> str:
@@ -48,8 +46,18 @@ def check_hash(stored: str) -> str:
     return stored
 
 
+def needs_upgrade(stored: str) -> bool:
+    """Whether `stored` is below today's scheme or parameters (argon2id with this module's profile)."""
+    if _parse(stored)[0] != "argon2":
+        return True
+    return _hasher.check_needs_rehash(stored.strip())
+
+
 def _parse(stored: str) -> tuple[str, tuple[int, ...], bytes, bytes]:
-    parts = (stored or "").strip().split("$")
+    text = (stored or "").strip()
+    if text.startswith("$argon2"):
+        return "argon2", _argon2_params(text), b"", b""
+    parts = text.split("$")
     try:
         if parts[0] == "scrypt" and len(parts) == 6:
             n, r, p = (int(x) for x in parts[1:4])
@@ -63,12 +71,32 @@ def _parse(stored: str) -> tuple[str, tuple[int, ...], bytes, bytes]:
             return "pbkdf2", (iterations,), _unb64(parts[2]), _unb64(parts[3])
     except (ValueError, TypeError) as exc:
         raise BadHash(f"not a valid password hash ({exc})") from None
-    raise BadHash("a password hash starts with 'scrypt$' or 'pbkdf2_sha256$'")
+    raise BadHash("a password hash starts with '$argon2id$' (or, older, 'scrypt$' or 'pbkdf2_sha256$')")
+
+
+def _argon2_params(text: str) -> tuple[int, ...]:
+    """(memory KiB, time cost, parallelism) of an argon2 hash, bounded like scrypt's."""
+    parts = text.split("$")
+    if len(parts) != 6 or parts[1] not in ("argon2id", "argon2i", "argon2d"):
+        raise BadHash("not a valid argon2 hash")
+    try:
+        params = dict(item.split("=", 1) for item in parts[3].split(","))
+        memory, time_cost, lanes = int(params["m"]), int(params["t"]), int(params["p"])
+    except (ValueError, KeyError):
+        raise BadHash("not a valid argon2 hash (parameters)") from None
+    if not (8 <= memory <= _MAX_ARGON2_MEMORY_KIB and 1 <= time_cost <= 20 and 1 <= lanes <= 16):
+        raise BadHash("argon2 parameters out of range")
+    return memory, time_cost, lanes
 
 
 def verify_password(password: str, stored: str) -> bool:
     """Whether `password` matches `stored`; slow on purpose, so call it off the event loop."""
     kind, params, salt, expected = _parse(stored)
+    if kind == "argon2":
+        try:
+            return _hasher.verify(stored.strip(), password)
+        except (VerifyMismatchError, VerificationError, InvalidHashError):
+            return False
     if kind == "scrypt":
         n, r, p = params
         digest = hashlib.scrypt(password.encode(), salt=salt, n=n, r=r, p=p, maxmem=_MAXMEM, dklen=len(expected))

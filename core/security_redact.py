@@ -9,6 +9,7 @@ sent stays right. A secret split across two frames is not caught.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from collections.abc import Iterable
@@ -27,8 +28,10 @@ class Redactor:
 
     def add(self, *secrets: str | None) -> None:
         found = {s for s in secrets if s and len(s) >= MIN_SECRET_CHARS} | set(self._secrets)
+        # A password with a quote or a backslash looks different inside JSON (a body, a frame, a log line).
+        found |= {json.dumps(s, ensure_ascii=False)[1:-1] for s in found}
         self._secrets = sorted(found, key=len, reverse=True)  # a secret containing another is masked whole
-        self._bytes = [s.encode() for s in self._secrets]
+        self._bytes = [s.encode("utf-8", "surrogatepass") for s in self._secrets]
 
     @property
     def secrets(self) -> list[str]:

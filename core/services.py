@@ -12,6 +12,7 @@ from core.hub import Hub
 from core.importer import SessionImporter
 from core.projects import ProjectService
 from core.search import JobSearch
+from core.security_redact import Redactor
 from core.session_manager import SessionManager
 from core.settings import Settings
 from core.terminal import TerminalManager
@@ -28,6 +29,7 @@ class Services:
     projects: ProjectService
     jobs: SessionManager
     search: JobSearch
+    redactor: Redactor  # every secret the server knows: masked in what it stores and sends
     terminals: TerminalManager = field(default_factory=TerminalManager)
     cron: CronService = field(init=False)
     importer: SessionImporter = field(init=False)
@@ -40,14 +42,18 @@ class Services:
     @classmethod
     def create(cls, settings: Settings) -> Services:
         settings.projects_root.mkdir(parents=True, exist_ok=True)
+        settings.state_dir.mkdir(exist_ok=True)
+        settings.state_dir.chmod(0o700)  # keys, credentials and transcripts: the server's user only
+        redactor = Redactor(settings.secrets())
         store = StateStore(settings.state_dir / "state")
-        logs = EventLogStore(settings.state_dir / "logs")
+        # A key a tool printed is masked before it reaches the disk (the login secrets join later: main.secure).
+        logs = EventLogStore(settings.state_dir / "logs", mask=redactor.data)
         hub = Hub()
         projects = ProjectService(settings, store, hub)
         jobs = SessionManager(settings, store, logs, hub, projects)
         jobs.recover()
         search = JobSearch(jobs, hub)
-        return cls(settings, store, logs, hub, projects, jobs, search)
+        return cls(settings, store, logs, hub, projects, jobs, search, redactor)
 
     def start(self) -> None:
         """Background work that needs a running event loop."""

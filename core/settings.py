@@ -7,19 +7,18 @@ environment handed to the CLI; nothing in this module is ever sent to a browser.
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import os
 import re
+import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from dotenv import dotenv_values
 
-from core.security_passwords import BadHash, check_hash, hash_password
+from core.security_handoff import SERVER_SECRETS, handed_over
+from core.security_passwords import BadHash, check_hash
 
-LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
-# Read once at start and then removed from the process environment, so that no Claude Code
-# process, tool or terminal started by the server inherits them (see `scrub_environment`).
-SERVER_SECRETS = ("AUTH_TOKEN", "CCS_PASSWORD", "CCS_PASSWORD_HASH", "STORAGE_SECRET")
 MIN_TOKEN_CHARS = 16
 MIN_PASSWORD_CHARS = 8
 
@@ -29,9 +28,10 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 3001
     projects_root: Path = field(default_factory=lambda: Path("projects"))
-    anthropic_api_key: str | None = None
+    anthropic_api_key: str | None = field(default=None, repr=False)
     anthropic_base_url: str | None = None
-    claude_code_oauth_token: str | None = None
+    claude_code_oauth_token: str | None = field(default=None, repr=False)
+    anthropic_auth_token: str | None = field(default=None, repr=False)  # a gateway's bearer token
     grace_period_s: float = 300.0
     max_running_jobs: int = 4
     question_timeout_s: float = 600.0
@@ -40,11 +40,16 @@ class Settings:
     hibernate_after_s: float = 1800.0
     default_model: str | None = None
     default_permission_mode: str = "default"
-    storage_secret: str | None = None
-    # Authentication (spec J1): a token, a password (kept only as its hash), or both.
-    auth_token: str | None = None
-    password_hash: str | None = None
-    require_auth: bool = False  # on loopback too; beyond loopback it is always required
+    storage_secret: str | None = field(default=None, repr=False)
+    # Authentication (spec J1), on every bind: a token (AUTH_TOKEN, else the server's own, kept in the
+    # state folder), or a password given plain or as a hash. `no_auth` is the opt-out, loopback only.
+    auth_token: str | None = field(default=None, repr=False)
+    password: str | None = field(default=None, repr=False)
+    password_hash: str | None = field(default=None, repr=False)
+    no_auth: bool = False
+    new_token: bool = False  # make the server's own token anew (every session it opened ends)
+    # Proxies whose X-Forwarded-For / -Proto are believed (addresses or networks); empty: nobody's.
+    forwarded_allow_ips: list[str] = field(default_factory=list)
     # Host and Origin checks (spec J2): names and origins allowed besides the defaults.
     allowed_hosts: list[str] = field(default_factory=list)
     allowed_origins: list[str] = field(default_factory=list)
@@ -62,26 +67,51 @@ class Settings:
 
     @property
     def is_loopback(self) -> bool:
-        return self.host in LOOPBACK_HOSTS or self.host.startswith("127.")
+        return is_loopback_host(self.host)
 
     @property
-    def auth_configured(self) -> bool:
-        return bool(self.auth_token or self.password_hash)
+    def has_password(self) -> bool:
+        return bool(self.password or self.password_hash)
 
     @property
     def has_credentials(self) -> bool:
-        return bool(self.anthropic_api_key or self.claude_code_oauth_token)
+        return bool(self.anthropic_api_key or self.claude_code_oauth_token or self.anthropic_auth_token)
+
+    def secrets(self) -> list[str]:
+        """Every secret value the settings hold: what the redactor masks."""
+        return [s for s in (self.anthropic_api_key, self.claude_code_oauth_token, self.anthropic_auth_token,
+                            self.storage_secret, self.auth_token, self.password, self.password_hash) if s]
 
     def cli_env(self) -> dict[str, str]:
-        """Environment additions for each Claude Code process."""
+        """Environment additions for each Claude Code process: the Anthropic credentials and nothing of the
+        server's own (the server's environment holds no secret to inherit, see core/security_handoff.py)."""
         env: dict[str, str] = {}
         if self.anthropic_api_key:
             env["ANTHROPIC_API_KEY"] = self.anthropic_api_key
+        if self.anthropic_auth_token:
+            env["ANTHROPIC_AUTH_TOKEN"] = self.anthropic_auth_token
         if self.anthropic_base_url:
             env["ANTHROPIC_BASE_URL"] = self.anthropic_base_url
         if self.claude_code_oauth_token:
             env["CLAUDE_CODE_OAUTH_TOKEN"] = self.claude_code_oauth_token
         return env
+
+
+def is_loopback_host(host: str) -> bool:
+    """Whether every address `host` stands for is a loopback address. A name is resolved: `127.evil.example`
+    is whatever DNS says it is, and a name that does not resolve is not loopback."""
+    name = host.strip().strip("[]")
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        pass
+    if not name:
+        return False  # every interface
+    try:
+        found = socket.getaddrinfo(name, None, proto=socket.IPPROTO_TCP)
+    except (OSError, UnicodeError):
+        return False
+    return bool(found) and all(ipaddress.ip_address(entry[4][0].split("%")[0]).is_loopback for entry in found)
 
 
 _ENV_FIELDS: dict[str, tuple[str, type]] = {
@@ -91,6 +121,7 @@ _ENV_FIELDS: dict[str, tuple[str, type]] = {
     "ANTHROPIC_API_KEY": ("anthropic_api_key", str),
     "ANTHROPIC_BASE_URL": ("anthropic_base_url", str),
     "CLAUDE_CODE_OAUTH_TOKEN": ("claude_code_oauth_token", str),
+    "ANTHROPIC_AUTH_TOKEN": ("anthropic_auth_token", str),
     "GRACE_PERIOD_SECONDS": ("grace_period_s", float),
     "MAX_RUNNING_JOBS": ("max_running_jobs", int),
     "QUESTION_TIMEOUT_SECONDS": ("question_timeout_s", float),
@@ -100,8 +131,10 @@ _ENV_FIELDS: dict[str, tuple[str, type]] = {
     "DEFAULT_MODEL": ("default_model", str),
     "STORAGE_SECRET": ("storage_secret", str),
     "AUTH_TOKEN": ("auth_token", str),
+    "CCS_PASSWORD": ("password", str),
     "CCS_PASSWORD_HASH": ("password_hash", str),
-    "REQUIRE_AUTH": ("require_auth", bool),
+    "NO_AUTH": ("no_auth", bool),
+    "FORWARDED_ALLOW_IPS": ("forwarded_allow_ips", list),
     "ALLOWED_HOSTS": ("allowed_hosts", list),
     "ALLOWED_ORIGINS": ("allowed_origins", list),
     "COOKIE_SECURE": ("cookie_secure", bool),
@@ -134,8 +167,8 @@ def _convert(name: str, raw: str, kind: type):
 
 def load_settings(argv: list[str] | None = None, env: dict[str, str] | None = None,
                   dotenv_path: str | Path | None = ".env") -> Settings:
-    """Build settings; `argv` and `env` default to the process's own."""
-    environ = dict(os.environ if env is None else env)
+    """Build settings; `argv` and `env` default to the process's own (with the secrets handed over at start)."""
+    environ = {**os.environ, **handed_over()} if env is None else dict(env)
     file_values = {}
     if dotenv_path and Path(dotenv_path).is_file():
         file_values = {k: v for k, v in dotenv_values(dotenv_path).items() if v is not None}
@@ -154,8 +187,12 @@ def load_settings(argv: list[str] | None = None, env: dict[str, str] | None = No
     parser.add_argument("--max-running-jobs", type=int)
     parser.add_argument("--max-live-sessions", type=int)
     parser.add_argument("--root-path", help="the path prefix a reverse proxy serves the app under, e.g. /claude")
-    parser.add_argument("--require-auth", action="store_true", default=None,
-                        help="ask for the token or password on loopback too")
+    parser.add_argument("--no-auth", action="store_true", default=None,
+                        help="no login at all (loopback only): anyone with an account on this machine can use it")
+    parser.add_argument("--new-token", action="store_true", default=None,
+                        help="replace the server's login token with a new one; sessions it opened end")
+    parser.add_argument("--proxy", action="append", dest="forwarded_allow_ips", metavar="ADDRESS",
+                        help="a reverse proxy whose X-Forwarded-For/-Proto headers are believed (repeatable)")
     args = parser.parse_args([] if argv is None else argv)
     for attr, value in vars(args).items():
         if value is not None:
@@ -164,17 +201,14 @@ def load_settings(argv: list[str] | None = None, env: dict[str, str] | None = No
         raise SettingsError("MAX_RUNNING_JOBS must be at least 1")
     if settings.max_live_sessions < settings.max_running_jobs:
         raise SettingsError("MAX_LIVE_SESSIONS must be at least MAX_RUNNING_JOBS (every running job is live)")
-    _auth_settings(settings, merged)
+    check_auth_settings(settings)
     settings.root_path = _root_path(settings.root_path)
     settings.projects_root = settings.projects_root.expanduser().resolve()
-    # The rest of the process (and the CLI children) see what .env provided.
-    for key in ("ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL", "CLAUDE_CODE_OAUTH_TOKEN"):
-        if key in file_values and key not in environ and env is None:
-            os.environ[key] = file_values[key]
     return settings
 
 
-def _auth_settings(settings: Settings, merged: dict[str, str]) -> None:
+def check_auth_settings(settings: Settings) -> None:
+    """Refuse combinations that would leave the server open or its login unusable."""
     if settings.auth_token is not None and len(settings.auth_token) < MIN_TOKEN_CHARS:
         raise SettingsError(f"AUTH_TOKEN must be at least {MIN_TOKEN_CHARS} characters; make one with "
                             "python -c 'import secrets; print(secrets.token_urlsafe(32))'")
@@ -183,13 +217,26 @@ def _auth_settings(settings: Settings, merged: dict[str, str]) -> None:
             check_hash(settings.password_hash)
         except BadHash as exc:
             raise SettingsError(f"CCS_PASSWORD_HASH: {exc}; make one with python -m core.security_passwords") from None
-    plain = merged.get("CCS_PASSWORD")
-    if plain:
+    if settings.password:
         if settings.password_hash:
             raise SettingsError("Set CCS_PASSWORD or CCS_PASSWORD_HASH, not both.")
-        if len(plain) < MIN_PASSWORD_CHARS:
+        if len(settings.password) < MIN_PASSWORD_CHARS:
             raise SettingsError(f"CCS_PASSWORD must be at least {MIN_PASSWORD_CHARS} characters.")
-        settings.password_hash = hash_password(plain)  # the plain text is not kept
+    if settings.no_auth:
+        if not settings.is_loopback:
+            raise SettingsError(f"--no-auth (NO_AUTH) is refused on {settings.host!r}: beyond loopback a login is "
+                                "always required. Listen on 127.0.0.1, or drop --no-auth and log in.")
+        if settings.auth_token or settings.has_password:
+            raise SettingsError("--no-auth (NO_AUTH) and a token or password contradict each other; choose one.")
+    if settings.new_token and settings.auth_token:
+        raise SettingsError("--new-token replaces the server's own token, but AUTH_TOKEN is set: change it there.")
+    for proxy in settings.forwarded_allow_ips:
+        if proxy != "*":
+            try:
+                ipaddress.ip_network(proxy, strict=False)
+            except ValueError:
+                raise SettingsError(f"FORWARDED_ALLOW_IPS / --proxy: {proxy!r} is not an IP address or "
+                                    "network") from None
     for origin in settings.allowed_origins:
         if origin != "*" and not origin.startswith(("http://", "https://")):
             raise SettingsError(f"ALLOWED_ORIGINS: {origin!r} is not an origin like https://example.com")
@@ -206,6 +253,8 @@ def _root_path(value: str) -> str:
 
 
 def scrub_environment() -> None:
-    """Remove the server's own secrets from the environment its children inherit."""
+    """Remove the server's own secrets from the environment children inherit. `python main.py` has none left
+    (`exec_without_secrets`); an embedding host app keeps them in its start environment, and its Anthropic
+    credentials, which may be its own too, where they are."""
     for name in SERVER_SECRETS:
         os.environ.pop(name, None)

@@ -39,6 +39,10 @@ _CSS = """
 
 # Set by main.py when a login is required: where the header's Log out button goes (path prefix included).
 LOGOUT_URL: str | None = None
+# Set by main.py under --no-auth: every page's header says that nobody has to log in.
+NO_LOGIN_WARNING = False
+_NO_LOGIN_TEXT = ("Started with --no-auth: there is no login, so anyone with an account on this machine can use "
+                  "this server and run commands through it as its user.")
 
 
 def _stored_split(name: str, default: float) -> float:
@@ -63,6 +67,13 @@ def frame(services: Services, *, project_id: str | None = None, job_id: str | No
     ui.page_title(title)
     with ui.header().classes("items-center no-wrap gap-3 py-2 px-4"):  # one row, also on a phone
         ui.link("Claude Code Server", "/").classes("text-h6 text-white no-underline ellipsis ccs-title")
+        if NO_LOGIN_WARNING:
+            with ui.element("div").classes("row no-wrap items-center gap-1 q-px-sm rounded-borders bg-negative "
+                                           "text-white text-weight-medium").props(
+                                               "data-testid=no-login-warning role=alert"):
+                ui.icon("lock_open", size="sm")
+                ui.label("No login").classes("ccs-hide-phone")
+                ui.tooltip(_NO_LOGIN_TEXT)
         ui.space()
         ApprovalsBadge(services)
         Palette(services).button()

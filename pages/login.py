@@ -47,7 +47,8 @@ _PAGE = """<!doctype html>
        data-testid="login-password">
 <input type="hidden" name="next" value="{next}">
 <button type="submit" data-testid="login-submit">Log in</button>
-<p class="hint">The token is in the server's start-up output (a login URL ending in ?token=...).</p>
+<p class="hint">The token is in the server's start-up output (a login URL ending in ?token=...),
+and in PROJECTS_ROOT/.server/credentials.json.</p>
 </form></body></html>
 """
 
@@ -79,9 +80,9 @@ def _auth(request: Request) -> Authenticator | None:
     return auth if auth is not None and auth.enabled else None
 
 
-def _logged_in(request: Request, auth: Authenticator, next_url: str) -> Response:
+def _logged_in(request: Request, auth: Authenticator, user: str, next_url: str) -> Response:
     response = RedirectResponse(next_url, status_code=303, headers=_NO_STORE)
-    response.headers["Set-Cookie"] = auth.cookie_header(auth.new_session(), path=_root(request) or "/",
+    response.headers["Set-Cookie"] = auth.cookie_header(auth.new_session(user), path=_root(request) or "/",
                                                        https=request.url.scheme == "https")
     return response
 
@@ -90,11 +91,11 @@ async def _attempt(request: Request, auth: Authenticator, secret: str, next_url:
     verdict = await auth.check(client_address(request.scope), secret)
     if verdict.throttled:
         seconds = int(verdict.retry_after) + 1
-        return _page(request, next_url, f"Too many failed logins from your address. Try again in {seconds} seconds.",
+        return _page(request, next_url, f"Too many failed logins. Try again in {seconds} seconds.",
                      status=429, headers={"Retry-After": str(seconds)})
-    if not verdict.ok:
+    if not verdict.ok or verdict.user is None:
         return _page(request, next_url, wrong, status=401)
-    return _logged_in(request, auth, next_url)
+    return _logged_in(request, auth, verdict.user, next_url)
 
 
 def register(_: Services) -> None:
@@ -102,11 +103,11 @@ def register(_: Services) -> None:
     async def login_page(request: Request, next: str | None = None, token: str | None = None) -> Response:
         auth = _auth(request)
         next_url = safe_next(request, next)
-        if auth is None or auth.session_id(request.cookies.get(auth.cookie_name)):
+        if auth is None or auth.session(request.cookies.get(auth.cookie_name)):
             return RedirectResponse(next_url, status_code=303, headers=_NO_STORE)
         if token is not None:  # the printed login URL: trade the token for a cookie, drop it from the address
             return await _attempt(request, auth, token, next_url,
-                                  "The token in this link is wrong (a generated token changes at every start).")
+                                  "The token in this link is wrong (it was replaced, or the link was cut short).")
         return _page(request, next_url)
 
     @app.post("/login", include_in_schema=False)
@@ -132,9 +133,9 @@ def register(_: Services) -> None:
         auth = _auth(request)
         response = RedirectResponse(f"{_root(request)}/login", status_code=303, headers=_NO_STORE)
         if auth is not None:
-            sid = auth.session_id(request.cookies.get(auth.cookie_name))
-            if sid:
-                auth.revoke(sid)
+            session = auth.session(request.cookies.get(auth.cookie_name))
+            if session:
+                auth.revoke(session.sid)
             response.headers["Set-Cookie"] = auth.cookie_header("", path=_root(request) or "/",
                                                                https=request.url.scheme == "https", max_age=0)
         return response

@@ -9,6 +9,9 @@ no fsync per event; ``sync()`` exists for milestones.
 
 A sparse in-memory index (byte offset of every INDEX_STRIDE-th event) lets a
 read seek next to its target instead of parsing from the top of a large file.
+
+A `mask` (the server's secret redactor) rewrites each serialised line before it
+is written: a key that a tool printed never reaches the disk.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import contextlib
 import os
 import re
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +31,7 @@ from storage.atomic_json import dumps, fsync_dir, loads, write_atomic
 INDEX_STRIDE = 64
 _JOB_ID_RE = re.compile(r"[A-Za-z0-9_-]{1,128}")
 # seq is written first, so it can be read off a line without parsing the whole event.
+Mask = Callable[[bytes], bytes]
 _SEQ_PREFIX_RE = re.compile(rb'\{\s*"seq"\s*:\s*(-?\d+)\s*[,}]')
 
 
@@ -53,8 +57,9 @@ def _parse(lines: Iterable[bytes]) -> list[dict[str, Any]]:
 class EventLog:
     """One job's event log. Appends are serialised by a lock; reads only take it to snapshot."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, mask: Mask | None = None) -> None:
         self.path = Path(path)
+        self._mask = mask
         self._lock = threading.Lock()
         self._deleted = False
         self._load()
@@ -109,6 +114,8 @@ class EventLog:
                 last = seq
             if not lines:
                 return
+            if self._mask is not None:  # a mask keeps the length, so each line stays where it was counted
+                lines = [self._mask(line) for line in lines]
             # Opened per call: thousands of jobs would otherwise pin thousands of descriptors.
             fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
             try:
@@ -231,8 +238,9 @@ def _first(entry: tuple[int, int]) -> int:
 class EventLogStore:
     """Event logs for all jobs under *root*, one ``<job_id>.jsonl`` file each."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, mask: Mask | None = None) -> None:
         self.root = Path(root)
+        self._mask = mask
         self.root.mkdir(parents=True, exist_ok=True)
         for stray in self.root.glob(".*.jsonl.tmp"):  # from a copy() killed before its rename
             stray.unlink(missing_ok=True)
@@ -250,7 +258,7 @@ class EventLogStore:
         with self._lock:
             log = self._logs.get(job_id)
             if log is None:
-                log = self._logs[job_id] = EventLog(path)
+                log = self._logs[job_id] = EventLog(path, self._mask)
             return log
 
     # -- the reply being streamed, checkpointed so a crash does not lose what people saw (spec C12) --
@@ -260,7 +268,8 @@ class EventLogStore:
 
     def save_partial(self, job_id: str, blocks: list[dict[str, Any]]) -> None:
         """Replace the job's checkpoint of the blocks still streaming (atomic; no fsync, it is a best effort)."""
-        write_atomic(self._partial_path(job_id), dumps(blocks), durable=False)
+        payload = dumps(blocks)
+        write_atomic(self._partial_path(job_id), self._mask(payload) if self._mask else payload, durable=False)
 
     def drop_partial(self, job_id: str) -> None:
         self._partial_path(job_id).unlink(missing_ok=True)

@@ -7,17 +7,15 @@ document, which then lists only the API (served at <prefix>/api/docs).
 
 from __future__ import annotations
 
-import os
-
 from fastapi import FastAPI
 
 from core.api import approvals, conversation, files, git, jobs, memory, projects, streams
-from core.api.errors import LimitBody, RedactSecrets, install_error_handlers
+from core.api.errors import LimitBody, install_error_handlers
+from core.security_redact import RedactMiddleware
 from core.services import Services
 
 # Up to 20 MB of images travel base64-encoded (4/3 larger), next to a prompt of up to 500,000 characters.
 MAX_BODY_BYTES = 40 * 2**20
-_SECRET_VARIABLES = ("ANTHROPIC_API_KEY", "CLAUDE_CODE_OAUTH_TOKEN", "ANTHROPIC_AUTH_TOKEN")
 
 DESCRIPTION = """Everything the web UI does with projects, jobs, approvals and project files, git and memory.
 
@@ -41,9 +39,7 @@ def create_api(services: Services, *, heartbeat_s: float = 15.0, max_body_bytes:
     install_error_handlers(api)
     for module in (projects, jobs, conversation, approvals, streams, files, git, memory):
         api.include_router(module.router)
-    settings = services.settings
-    secrets = [settings.anthropic_api_key or "", settings.claude_code_oauth_token or "",
-               *(os.environ.get(name, "") for name in _SECRET_VARIABLES)]
     api.add_middleware(LimitBody, max_bytes=max_body_bytes)
-    api.add_middleware(RedactSecrets, secrets=sorted(set(secrets), key=len, reverse=True))
+    # Also here, not only around the whole app: an embedding host may mount the API alone.
+    api.add_middleware(RedactMiddleware, redactor=services.redactor)
     return api

@@ -76,36 +76,6 @@ def install_error_handlers(api: FastAPI) -> None:
         return error(500, "Internal server error; the details are in the server log.")
 
 
-class RedactSecrets:
-    """Masks credentials in every response body, as a last line of defence.
-
-    Nothing the API returns should contain them, but transcripts and error
-    messages carry text produced by the CLI and tools. The mask has the secret's
-    length, so a Content-Length already sent stays right.
-    """
-
-    def __init__(self, app: ASGIApp, secrets: list[str]) -> None:
-        self.app = app
-        # Short values would mask ordinary text; real keys and tokens are long.
-        self.secrets = [s.encode() for s in secrets if s and len(s) >= 8]
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not self.secrets:
-            await self.app(scope, receive, send)
-            return
-
-        async def masked_send(message: Message) -> None:
-            if message["type"] == "http.response.body" and message.get("body"):
-                body = message["body"]
-                for secret in self.secrets:
-                    if secret in body:
-                        body = body.replace(secret, b"*" * len(secret))
-                message = {**message, "body": body}
-            await send(message)
-
-        await self.app(scope, receive, masked_send)
-
-
 class LimitBody:
     """Refuses request bodies over `max_bytes` with a JSON 413, before they are held in memory.
 
