@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.main_process import ROOT, run_main
 from tests.scripted_model import text, tool_results, tool_use, user_texts
 from tests.test_api import QUESTION
-from tests.test_api_support import ROOT, server_process
 
 DOC = ROOT / "docs" / "api.md"
 RUN_TIMEOUT_S = 300
@@ -45,7 +45,7 @@ def server(claude_env, scripted_model, tmp_path: Path, monkeypatch: pytest.Monke
         monkeypatch.setenv(f"GIT_{role}_EMAIL", "docs@example.com")
     for _ in range(40):
         scripted_model.add_response(_reply)
-    with server_process([str(ROOT / "main.py")], tmp_path, claude_env.projects_root) as server:
+    with run_main(tmp_path, claude_env.projects_root) as server:
         yield server
 
 
@@ -54,7 +54,9 @@ def _run(command: list[str], url: str, server, tmp_path: Path) -> str:
     # its stderr open until the next heartbeat, and reading a pipe to its end would wait for that.
     out_path, err_path = tmp_path / "examples.out", tmp_path / "examples.err"
     with open(out_path, "w") as out, open(err_path, "w") as err:
-        done = subprocess.run(command, env={**os.environ, "CLAUDE_SERVER_URL": url}, stdout=out, stderr=err,
+        # The examples log in as a reader of the docs would: with the token the server printed.
+        env = {**os.environ, "CLAUDE_SERVER_URL": url, "CLAUDE_SERVER_TOKEN": server.token}
+        done = subprocess.run(command, env=env, stdout=out, stderr=err,
                               text=True, timeout=RUN_TIMEOUT_S, cwd=ROOT)
     stdout, stderr = out_path.read_text(), err_path.read_text()
     assert done.returncode == 0, f"stdout:\n{stdout}\nstderr:\n{stderr}\nserver:\n{server.log()[-5000:]}"

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import re
 import signal
-import subprocess
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,16 +16,18 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.main_process import ROOT, MainProcess, run_main
 from tests.scripted_model import text
-from tests.test_api_support import ROOT, server_process
 
 
 @pytest.fixture
-def embedded(claude_env, tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen, Path]]:
-    """examples/embed_app.py on a free port; yields (base URL, process, log path)."""
-    with server_process([str(ROOT / "examples" / "embed_app.py")], tmp_path, claude_env.projects_root,
-                        ready_path="/health") as server:
-        yield server.url, server.proc, server.log_path
+def embedded(claude_env, tmp_path: Path) -> Iterator[MainProcess]:
+    """examples/embed_app.py on a free port, with the login URL it printed."""
+    with run_main(tmp_path, claude_env.projects_root, script=ROOT / "examples" / "embed_app.py",
+                  ready_path="/health") as server:
+        assert server.prefix == "/claude" and server.token, server.log()
+        assert f"127.0.0.1:{server.port}/claude/login?token=" in server.log(), "the URL names the real port"
+        yield server
 
 
 def _sse(response: httpx.Response) -> Iterator[dict]:
@@ -44,9 +45,9 @@ def _sse(response: httpx.Response) -> Iterator[dict]:
 
 
 def test_ui_and_api_under_a_prefix_beside_the_host_routes(embedded, scripted_model):
-    url, proc, log_path = embedded
+    url, proc, log_path = embedded.url, embedded.proc, embedded.log_path
     scripted_model.add_response(text("Hello from under a prefix, slowly.", chunk=2, delay=0.05))
-    with httpx.Client(base_url=url, timeout=60) as client:
+    with httpx.Client(base_url=url, timeout=60, headers=embedded.auth_header) as client:
         assert client.get("/").text.startswith("<h1>My app</h1>")
         page = client.get("/claude/")
         assert page.status_code == 200 and "<title>Claude Code Server</title>" in page.text
@@ -95,9 +96,9 @@ def test_ui_works_in_a_browser_under_the_prefix(embedded, scripted_model):
     chromium = Path("/usr/bin/chromium")
     if not chromium.exists():
         pytest.skip("no /usr/bin/chromium")
-    url, _, _ = embedded
+    url = embedded.url
     scripted_model.add_response(text("Browser reply under the prefix."))
-    with httpx.Client(base_url=url + "/claude/api", timeout=60) as api:
+    with httpx.Client(base_url=url + "/claude/api", timeout=60, headers=embedded.auth_header) as api:
         project = api.post("/projects", json={"name": "browser-project"}).json()
         job = api.post("/jobs", json={"project_id": project["id"], "prompt": "hello from the api"}).json()
     errors: list[str] = []
@@ -109,7 +110,9 @@ def test_ui_works_in_a_browser_under_the_prefix(embedded, scripted_model):
                 browser = p.chromium.launch(executable_path=str(chromium), headless=True,
                                             args=["--headless", "--no-sandbox", "--disable-gpu",
                                                   "--disable-background-networking"])
-                page = browser.new_page(base_url=url)
+                context = browser.new_context(base_url=url)
+                embedded.log_in(context)
+                page = context.new_page()
                 page.set_default_timeout(20_000)
                 page.on("pageerror", lambda e: errors.append(str(e)))
                 page.goto("/claude/")

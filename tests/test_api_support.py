@@ -2,7 +2,9 @@
 
 httpx's ASGITransport buffers whole responses, so event streams need a real
 server: uvicorn runs as a task in the test's own event loop, next to the
-services it serves, and the test talks to it over a socket.
+services it serves, and the test talks to it over a socket. The API sits behind
+the same security gate as under `python main.py`, and the client sends the
+server's token as a bearer, as a script does.
 """
 
 from __future__ import annotations
@@ -10,15 +12,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import os
-import signal
 import socket
-import subprocess
-import sys
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -26,78 +23,35 @@ import uvicorn
 from fastapi import FastAPI
 
 from core.api import create_api
+from core.auth import Authenticator
+from core.security_stack import secured
 
 TIMEOUT = httpx.Timeout(60.0, connect=10.0)
-ROOT = Path(__file__).resolve().parent.parent
-# With any of these NiceGUI believes it runs under pytest (or a parent NiceGUI) and never listens.
-_NICEGUI_TEST_ENV = ("PYTEST_CURRENT_TEST", "NICEGUI_SCREEN_TEST_PORT", "NICEGUI_USER_SIMULATION",
-                     "NICEGUI_HOST", "NICEGUI_PORT", "NICEGUI_PROTOCOL")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @dataclass
-class ServerProcess:
-    url: str
-    proc: subprocess.Popen
-    log_path: Path
+class ApiServer:
+    base: str  # ends in the API's prefix
+    token: str  # the server's own login token
 
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-
-@contextlib.contextmanager
-def server_process(args: list[str], workdir: Path, projects_root: Path, ready_path: str = "/",
-                   start_timeout: float = 60.0) -> Iterator[ServerProcess]:
-    """Run `python <args> --port N` (main.py or an app embedding it) in the current environment.
-
-    It gets its own process group, so its Claude Code CLIs are stopped with it; cwd is
-    `workdir`, so no stray .env is read and NiceGUI's storage stays there.
-    """
-    env = {k: v for k, v in os.environ.items() if k not in _NICEGUI_TEST_ENV}
-    env.update(PROJECTS_ROOT=str(projects_root), NICEGUI_STORAGE_PATH=str(workdir / ".nicegui"),
-               PYTHONUNBUFFERED="1", HOST="127.0.0.1")
-    port = free_port()
-    log_path = workdir / "server.log"
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen([sys.executable, *args, "--port", str(port)], cwd=workdir, env=env, stdout=log,
-                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
-    server = ServerProcess(f"http://127.0.0.1:{port}", proc, log_path)
-    try:
-        deadline = time.monotonic() + start_timeout
-        while True:
-            assert proc.poll() is None, f"{args[0]} exited:\n{server.log()}"
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(server.url + ready_path, timeout=2).status_code == 200:
-                    break
-            assert time.monotonic() < deadline, f"{args[0]} did not start:\n{server.log()}"
-            time.sleep(0.1)
-        yield server
-    finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                proc.wait(15)
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)  # whatever is left of its group (CLI children)
-        proc.wait(5)
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
 
 
 @contextlib.asynccontextmanager
-async def api_server(services, heartbeat_s: float = 15.0, prefix: str = "/api") -> AsyncIterator[str]:
-    """Serve `services`' API on 127.0.0.1:<free port>; yields the base URL (ending in the prefix)."""
+async def api_server(services, heartbeat_s: float = 15.0, prefix: str = "/api") -> AsyncIterator[ApiServer]:
+    """Serve `services`' API on 127.0.0.1:<free port>, behind the security gate."""
     host = FastAPI()
     host.mount(prefix, create_api(services, heartbeat_s=heartbeat_s))
+    auth = Authenticator.from_settings(services.settings)
+    gated = secured(host, services.settings, auth)
     # proto IPPROTO_TCP: asyncio sets TCP_NODELAY only on such sockets (else ~40 ms per keep-alive reply).
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.bind(("127.0.0.1", 0))
     sock.listen(64)
     port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(host, lifespan="off", log_level="warning",
+    server = uvicorn.Server(uvicorn.Config(gated, lifespan="off", log_level="warning",
                                            timeout_graceful_shutdown=1))
     task = asyncio.create_task(server.serve(sockets=[sock]))
     try:
@@ -105,7 +59,7 @@ async def api_server(services, heartbeat_s: float = 15.0, prefix: str = "/api") 
             if task.done():
                 task.result()
             await asyncio.sleep(0.01)
-        yield f"http://127.0.0.1:{port}{prefix}"
+        yield ApiServer(f"http://127.0.0.1:{port}{prefix}", auth.token)
     finally:
         server.should_exit = True
         with contextlib.suppress(asyncio.TimeoutError):
@@ -115,7 +69,8 @@ async def api_server(services, heartbeat_s: float = 15.0, prefix: str = "/api") 
 
 @contextlib.asynccontextmanager
 async def api_client(services, heartbeat_s: float = 15.0) -> AsyncIterator[httpx.AsyncClient]:
-    async with api_server(services, heartbeat_s) as base, httpx.AsyncClient(base_url=base, timeout=TIMEOUT) as client:
+    async with api_server(services, heartbeat_s) as server, \
+            httpx.AsyncClient(base_url=server.base, headers=server.headers, timeout=TIMEOUT) as client:
         yield client
 
 

@@ -34,8 +34,9 @@ import pytest
 import setuptools
 
 from tests.browser.ui_support import cli_env
+from tests.main_process import free_port
 from tests.scripted_model import ScriptedModel, text
-from tests.test_api_support import free_port, read_sse
+from tests.test_api_support import read_sse
 
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "deploy"
@@ -321,7 +322,8 @@ def model() -> Iterator[ScriptedModel]:
 def apps(model: ScriptedModel, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, App]]:
     """Two `python main.py` as the configs expect them: "root" (at /) and "prefix" (ROOT_PATH=/claude).
 
-    Both on 127.0.0.1 with a token, each allowing the public host name its proxy site forwards.
+    Both on 127.0.0.1 with a token, each allowing the public host name its proxy site forwards, and
+    believing the X-Forwarded-* headers of the proxies, which connect from 127.0.0.1 (docs/deployment.md).
     """
     settings = {"root": {"ALLOWED_HOSTS": ROOT_HOST}, "prefix": {"ALLOWED_HOSTS": PREFIX_HOST, "ROOT_PATH": "/claude"}}
     started: dict[str, App] = {}
@@ -331,7 +333,8 @@ def apps(model: ScriptedModel, tmp_path_factory: pytest.TempPathFactory) -> Iter
             for sub in ("home", "projects", "cli-tmp"):
                 (base / sub).mkdir()
             env = cli_env(base / "home", base / "projects", base / "cli-tmp", model.base_url)
-            env.update(extra, AUTH_TOKEN=TOKEN, NICEGUI_STORAGE_PATH=str(base / ".nicegui"))
+            env.update(extra, AUTH_TOKEN=TOKEN, FORWARDED_ALLOW_IPS="127.0.0.1",
+                       NICEGUI_STORAGE_PATH=str(base / ".nicegui"))
             port = free_port()
             started[name] = App(port, spawn(f"app-{name}", [sys.executable, str(ROOT / "main.py"), "--port",
                                                             str(port)], base, env))

@@ -31,12 +31,10 @@ from typing import Any
 
 import httpx
 
-from tests.test_security_support import ROOT, free_port
+from tests.main_process import PRINTED_LOGIN, ROOT, child_environment, free_port
 
 ITERATIONS = int(os.environ.get("CCS_KILL_ITERATIONS", "100"))
 START_TIMEOUT_S = 60.0
-_NICEGUI_TEST_ENV = ("PYTEST_CURRENT_TEST", "NICEGUI_SCREEN_TEST_PORT", "NICEGUI_USER_SIMULATION",
-                     "NICEGUI_HOST", "NICEGUI_PORT", "NICEGUI_PROTOCOL")
 
 
 @dataclass
@@ -250,7 +248,7 @@ def _ready(pid: int, url: str, log_path: Path) -> bool:
     deadline = time.monotonic() + START_TIMEOUT_S
     while _alive(pid):
         with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(url + "/api/projects", timeout=2, trust_env=False).status_code == 200:
+            if httpx.get(url + "/login", timeout=2, trust_env=False).status_code == 200:
                 return True
         assert time.monotonic() < deadline, f"the server did not start:\n{log_path.read_text()[-5000:]}"
         time.sleep(0.02)
@@ -266,8 +264,7 @@ def test_acknowledged_state_survives_kill_9_at_random_instants(claude_env, tmp_p
     seed = int(os.environ.get("CCS_KILL_SEED", str(time.time_ns() % 10**9)))
     print(f"\nCCS_KILL_SEED={seed}")
     rng = random.Random(seed)
-    env = {k: v for k, v in os.environ.items() if k not in _NICEGUI_TEST_ENV}
-    env.update(PYTHONUNBUFFERED="1", HOST="127.0.0.1", GRACE_PERIOD_SECONDS="5")
+    env = child_environment(GRACE_PERIOD_SECONDS="5")
     ledger = Ledger()
     phases: Counter = Counter()  # seconds spent per phase, summed over the rounds
     log_path = tmp_path / "server.log"
@@ -286,7 +283,12 @@ def test_acknowledged_state_survives_kill_9_at_random_instants(claude_env, tmp_p
                     ledger.counts["killed during start-up"] += 1
                     continue
                 phases["start"] += time.monotonic() - mark
-                with httpx.Client(base_url=url, timeout=30, trust_env=False) as client:
+                # Logged in as a script would be, with the token of the login URL this start printed: the
+                # same in every round (it is kept in the state folder), whatever the kills interrupted.
+                tokens = {found[1] for found in PRINTED_LOGIN.findall(log_path.read_text(errors="replace"))}
+                assert len(tokens) == 1, f"one login token across restarts, not {len(tokens)}"
+                with httpx.Client(base_url=url, timeout=30, trust_env=False,
+                                  headers={"Authorization": f"Bearer {tokens.pop()}"}) as client:
                     mark = time.monotonic()
                     try:
                         verify(client, ledger, everything=iteration in (ITERATIONS // 2, ITERATIONS))

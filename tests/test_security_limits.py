@@ -47,10 +47,13 @@ async def test_prompt_and_image_limits_answer_clearly_through_the_api(services, 
         assert (await client.get("/jobs")).json() == [], "nothing refused became a job"
 
 
-def _raw_post(server: Server, path: str, size: int, chunked: bool = False) -> tuple[int, bytes]:
+def _raw_post(server: Server, path: str, size: int, chunked: bool = False,
+              authenticated: bool = True) -> tuple[int, bytes]:
     """POST `size` bytes as fast as the server takes them; the status and body it answers."""
     head = [f"POST {path} HTTP/1.1", f"Host: 127.0.0.1:{server.port}", "Content-Type: application/octet-stream",
             "Transfer-Encoding: chunked" if chunked else f"Content-Length: {size}", "Connection: close"]
+    if authenticated:
+        head.append(f"Authorization: Bearer {server.token}")
     with socket.create_connection(("127.0.0.1", server.port), timeout=30) as sock:
         sock.sendall(("\r\n".join(head) + "\r\n\r\n").encode())
         block = b"\0" * 2**20
@@ -85,7 +88,7 @@ def test_request_bodies_are_limited_for_the_whole_app(server):
 def test_unauthenticated_bodies_are_refused_before_they_are_read(tmp_path):
     env = {"HOME": str(tmp_path), "AUTH_TOKEN": "the-operators-own-token"}
     with run_server(tmp_path, [], env) as server:
-        status, body = _raw_post(server, "/api/projects", 30 * 2**20)
+        status, body = _raw_post(server, "/api/projects", 30 * 2**20, authenticated=False)
         assert status == 401
 
 

@@ -6,126 +6,47 @@ Servers that listen beyond loopback bind 0.0.0.0, but every test connects throug
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import hashlib
 import json
 import os
 import re
-import signal
 import socket
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 
-ROOT = Path(__file__).resolve().parent.parent
-START_TIMEOUT_S = 60.0
-TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+from tests.main_process import ROOT, MainProcess, free_port, run_main
+
+__all__ = ["ROOT", "free_port"]  # for the security tests that import them from here
 EVIL = "http://evil.example"
-# With any of these NiceGUI believes it runs under pytest (or a parent NiceGUI) and never listens.
-_NICEGUI_TEST_ENV = ("PYTEST_CURRENT_TEST", "NICEGUI_SCREEN_TEST_PORT", "NICEGUI_USER_SIMULATION",
-                     "NICEGUI_HOST", "NICEGUI_PORT", "NICEGUI_PROTOCOL")
-_TOKEN_URL = re.compile(r"http://127\.0\.0\.1:\d+(/[^\s?]*)?/login\?token=([A-Za-z0-9_\-]+)")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@dataclass
-class Server:
-    url: str  # always http://127.0.0.1:<port>
-    port: int
-    proc: subprocess.Popen
-    log_path: Path
-    projects_root: Path
-    token: str | None = None  # the generated one, read from the start-up output
-    env: dict[str, str] = field(default_factory=dict, repr=False)
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-    @property
-    def ws_url(self) -> str:
-        return self.url.replace("http://", "ws://")
-
-    def client(self, **kwargs) -> httpx.Client:
-        return httpx.Client(base_url=self.url, timeout=TIMEOUT, trust_env=False, **kwargs)
-
-    def bearer(self, token: str | None = None) -> httpx.Client:
-        return self.client(headers={"Authorization": f"Bearer {token or self.token}"})
-
-    def logged_in(self, secret: str | None = None) -> contextlib.closing[httpx.Client]:
-        """`with server.logged_in() as client`: a client holding a session cookie, got through the login form."""
-        client = self.client()
-        response = client.post("/login", data={"password": secret or self.token, "next": "/"})
-        assert response.status_code == 303, response.text
-        return contextlib.closing(client)
-
-    def children(self) -> list[str]:
-        """Names of the server's child processes (a shell would show up here)."""
-        names = []
-        for stat in Path("/proc").glob("[0-9]*/stat"):
-            with contextlib.suppress(OSError):
-                text = stat.read_text()
-                name, fields = text[text.index("(") + 1:text.rindex(")")], text[text.rindex(")") + 2:].split()
-                if int(fields[1]) == self.proc.pid:
-                    names.append(name)
-        return names
-
-
-def _wait_ready(server: Server, path: str, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        assert server.proc.poll() is None, f"the server exited with {server.proc.returncode}:\n{server.log()}"
-        with contextlib.suppress(httpx.HTTPError):
-            # Any answer will do: with authentication on, the page is a redirect to /login.
-            if httpx.get(server.url + path, timeout=2, trust_env=False).status_code < 500:
-                return
-        assert time.monotonic() < deadline, f"the server did not start:\n{server.log()}"
-        time.sleep(0.05)
+Server = MainProcess  # what these tests call the `python main.py` they attack
 
 
 @contextlib.contextmanager
 def run_server(tmp_path: Path, args: list[str] | None = None, env: dict[str, str] | None = None,
-               script: Path | None = None, ready_path: str = "/api/projects",
-               projects_root: Path | None = None) -> Iterator[Server]:
+               script: Path | None = None, ready_path: str = "/login",
+               projects_root: Path | None = None, port: int | None = None) -> Iterator[Server]:
     """`python main.py --port N <args>` in its own process group; stopped (group and all) afterwards."""
-    workdir = Path(tempfile_dir(tmp_path))
-    port = free_port()
-    root = projects_root or workdir / "projects"
-    child_env = {k: v for k, v in os.environ.items() if k not in _NICEGUI_TEST_ENV}
-    child_env.update(PROJECTS_ROOT=str(root), NICEGUI_STORAGE_PATH=str(workdir / ".nicegui"), PYTHONUNBUFFERED="1",
-                     HOST="127.0.0.1", **(env or {}))
-    log_path = workdir / "server.log"
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen([sys.executable, str(script or ROOT / "main.py"), "--port", str(port), *(args or [])],
-                                cwd=workdir, env=child_env, stdout=log, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, start_new_session=True)
-    server = Server(f"http://127.0.0.1:{port}", port, proc, log_path, root, env=child_env)
-    try:
-        _wait_ready(server, ready_path, START_TIMEOUT_S)
-        found = _TOKEN_URL.search(server.log())
-        server.token = found.group(2) if found else None
+    workdir = tempfile_dir(tmp_path)
+    with run_main(workdir, projects_root or workdir / "projects", args, env, script=script,
+                  ready_path=ready_path, port=port) as server:
         yield server
-    finally:
-        stop(proc)
 
 
-def stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            proc.wait(15)
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait(10)
+def b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+def scrypt_hash(password: str, n: int = 2**14) -> str:
+    """A password hash as the server made them before argon2id (and as CCS_PASSWORD_HASH may still hold)."""
+    salt = os.urandom(16)
+    digest = hashlib.scrypt(password.encode(), salt=salt, n=n, r=8, p=1, maxmem=2**30)
+    return f"scrypt${n}$8$1${b64(salt)}${b64(digest)}"
 
 
 _dirs = iter(range(10**6))

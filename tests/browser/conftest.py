@@ -10,12 +10,13 @@
 
 * ``server`` - the app on 127.0.0.1:<free port>, in an isolated HOME and PROJECTS_ROOT (those of the
   ``claude_env`` fixture), its Claude Code CLIs talking to the test's ``scripted_model``. A
-  ``ServerProcess``: ``.url``, ``.projects_root``, ``.log()``. ``server_factory(env=..., args=...)``
-  starts one with extra settings (e.g. ``GRACE_PERIOD_SECONDS``), or several.
-* ``page`` - a fresh browser context and page on ``server.url``, 15 s default timeout for
-  actions and ``expect``; ``page.errors`` collects console errors and uncaught page errors.
-  ``browser`` is one Chromium per test module; ``new_page(base_url)`` opens more pages (other
-  tabs, other servers).
+  ``MainProcess`` (tests/main_process.py): ``.url``, ``.projects_root``, ``.token``, ``.log()``.
+  ``server_factory(env=..., args=...)`` starts one with extra settings (e.g. ``GRACE_PERIOD_SECONDS``),
+  or several.
+* ``page`` - a fresh browser context, logged in with the server's printed login URL, and a page on
+  ``server.url``; 15 s default timeout for actions and ``expect``; ``page.errors`` collects console
+  errors and uncaught page errors. ``browser`` is one Chromium per test module; ``new_page(server)``
+  opens more logged-in pages (other tabs, other servers), ``new_page(url)`` a page that is not.
 * ``steps`` - the common first steps through the UI (create a project, start a job), and
   ``text_field(page, testid)`` for the native input of a Quasar field. Tests in every module under
   tests/browser/ are marked ``browser`` automatically (``-m "not browser"`` skips them).
@@ -30,22 +31,14 @@ screenshot of every page it opened.
 from __future__ import annotations
 
 import contextlib
-import os
 import re
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.main_process import MainProcess, start_main
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--headless",
@@ -58,9 +51,6 @@ CHROMIUM_ARGS = [
 ]
 DEFAULT_TIMEOUT_MS = 15_000
 SERVER_START_TIMEOUT_S = 30.0
-# With any of these NiceGUI believes it runs under pytest or a parent NiceGUI and never listens on our port.
-_NICEGUI_TEST_ENV = ("PYTEST_CURRENT_TEST", "NICEGUI_SCREEN_TEST_PORT", "NICEGUI_USER_SIMULATION",
-                     "NICEGUI_HOST", "NICEGUI_PORT", "NICEGUI_PROTOCOL")
 
 _diagnostics_key = pytest.StashKey[list[Callable[[], tuple[str, str] | None]]]()
 
@@ -91,88 +81,20 @@ def _add_diagnostics(node: pytest.Item, diagnose: Callable[[], tuple[str, str] |
 # --------------------------------------------------------------------------------- server
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@dataclass
-class ServerProcess:
-    """``python main.py`` in its own process group (so its CLI children can be stopped with it)."""
-
-    url: str
-    port: int
-    projects_root: Path
-    log_path: Path
-    proc: subprocess.Popen
-    env: dict[str, str] = field(repr=False)
-
-    def log(self, tail: int = 20_000) -> str:
-        try:
-            return self.log_path.read_text(errors="replace")[-tail:]
-        except OSError:
-            return ""
-
-    def wait_until_listening(self, timeout: float = SERVER_START_TIMEOUT_S) -> None:
-        deadline = time.monotonic() + timeout
-        while True:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"python main.py exited with {self.proc.returncode}:\n{self.log()}")
-            try:
-                with urllib.request.urlopen(self.url + "/", timeout=2) as response:
-                    if response.status == 200:
-                        return
-            except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"python main.py did not answer on {self.url} within {timeout}s:\n{self.log()}")
-            time.sleep(0.1)
-
-    def stop(self, timeout: float = 10.0) -> None:
-        """SIGTERM (NiceGUI shuts the services down), then SIGKILL whatever is left of the group."""
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                self.proc.wait(timeout)
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        self.proc.wait(5)
-
-
 @pytest.fixture
 def server_factory(claude_env, tmp_path: Path,
-                   request: pytest.FixtureRequest) -> Iterator[Callable[..., ServerProcess]]:
+                   request: pytest.FixtureRequest) -> Iterator[Callable[..., MainProcess]]:
     """Start ``python main.py`` servers; ``env`` adds variables, ``args`` flags. All stopped after the test."""
-    started: list[ServerProcess] = []
+    started: list[MainProcess] = []
 
     def start(env: dict[str, str] | None = None, args: list[str] | None = None,
-              projects_root: Path | None = None) -> ServerProcess:
+              projects_root: Path | None = None) -> MainProcess:
         n = len(started)
-        workdir = tmp_path / f"server-{n}"  # cwd: no stray .env, .nicegui/ stays in the test's tmp dir
-        workdir.mkdir()
-        port = free_port()
-        root = projects_root or claude_env.projects_root
-        child_env = dict(os.environ)  # claude_env has put HOME, ANTHROPIC_* and the CLI switches here
-        for name in _NICEGUI_TEST_ENV:
-            child_env.pop(name, None)
-        child_env.update({
-            "PROJECTS_ROOT": str(root),
-            "HOST": "127.0.0.1",
-            "NICEGUI_STORAGE_PATH": str(workdir / ".nicegui"),
-            "PYTHONUNBUFFERED": "1",
-            **(env or {}),
-        })
-        log_path = workdir / "server.log"
-        with open(log_path, "wb") as log:
-            proc = subprocess.Popen([sys.executable, str(ROOT / "main.py"), "--port", str(port), *(args or [])],
-                                    cwd=workdir, env=child_env, stdout=log, stderr=subprocess.STDOUT,
-                                    stdin=subprocess.DEVNULL, start_new_session=True)
-        server = ServerProcess(url=f"http://127.0.0.1:{port}", port=port, projects_root=root,
-                               log_path=log_path, proc=proc, env=child_env)
+        # claude_env has put HOME, ANTHROPIC_* and the CLI switches into our environment: the server inherits them.
+        server = start_main(tmp_path / f"server-{n}", projects_root or claude_env.projects_root, args, env,
+                            start_timeout=SERVER_START_TIMEOUT_S)
         started.append(server)
-        _add_diagnostics(request.node, lambda: (f"server {n} log ({server.url})", server.log()))
-        server.wait_until_listening()
+        _add_diagnostics(request.node, lambda: (f"server {n} log ({server.url})", server.log(20_000)))
         return server
 
     yield start
@@ -181,7 +103,7 @@ def server_factory(claude_env, tmp_path: Path,
 
 
 @pytest.fixture
-def server(server_factory) -> ServerProcess:
+def server(server_factory) -> MainProcess:
     return server_factory()
 
 
@@ -203,16 +125,20 @@ def browser():
 
 @pytest.fixture
 def new_page(browser, tmp_path: Path, request: pytest.FixtureRequest):
-    """Open a page in a fresh context: ``new_page(base_url)``. Console errors are kept on ``page.errors``."""
+    """Open a page in a fresh context: ``new_page(server)`` logged in to that server with its printed login
+    URL, ``new_page(url)`` not logged in. Console errors are kept on ``page.errors``."""
     from playwright.sync_api import expect
 
     expect.set_options(timeout=DEFAULT_TIMEOUT_MS)
     contexts = []
 
-    def open_page(base_url: str | None = None):
-        context = browser.new_context(base_url=base_url)
+    def open_page(target: MainProcess | str | None = None, **context_options):
+        server = target if isinstance(target, MainProcess) else None
+        context = browser.new_context(base_url=server.url if server else target, **context_options)
         context.set_default_timeout(DEFAULT_TIMEOUT_MS)
         contexts.append(context)
+        if server:
+            server.log_in(context)
         page = context.new_page()
         page.errors = []  # type: ignore[attr-defined]
         page.on("console", lambda m: m.type == "error" and page.errors.append(f"console: {m.text}"))
@@ -240,9 +166,9 @@ def new_page(browser, tmp_path: Path, request: pytest.FixtureRequest):
 
 
 @pytest.fixture
-def page(server: ServerProcess, new_page):
-    """A page whose relative URLs go to ``server``."""
-    return new_page(server.url)
+def page(server: MainProcess, new_page):
+    """A logged-in page whose relative URLs go to ``server``."""
+    return new_page(server)
 
 
 # ------------------------------------------------------------------------- common steps

@@ -67,7 +67,7 @@ def test_question_is_answered_and_the_answer_reaches_claude(server, page, new_pa
     expect(page.get_by_test_id("approvals-badge")).to_have_text("1")
     wait_for(lambda: any(n["title"] == "Claude is waiting for you" for n in _notifications(page)),
              what="a notification about the question")
-    listing = new_page(server.url)
+    listing = new_page(server)
     listing.goto("/approvals")
     entry = listing.get_by_test_id("approval-entry")
     expect(entry).to_have_count(1)
@@ -158,7 +158,7 @@ def test_tool_is_allowed_in_the_chat_then_another_denied_from_the_approvals_list
     # The second one is answered from the list across projects, in another browser.
     second = _card(page, "permission").nth(1)
     expect(second).to_contain_text("denied.txt", timeout=TURN_TIMEOUT_MS)
-    listing = new_page(server.url)
+    listing = new_page(server)
     listing.goto("/approvals")
     entry = listing.get_by_test_id("approval-entry")
     expect(entry).to_contain_text("denied.txt")

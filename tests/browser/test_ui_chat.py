@@ -169,7 +169,7 @@ def test_one_job_in_two_browsers_shows_the_same_conversation(server, page, new_p
     job_id = new_project_with_job(steps, page, "chat-two", "hello")
     expect_status(page, "idle")
 
-    other = new_page(server.url)
+    other = new_page(server)
     other.goto(f"/job/{job_id}")
     expect(other.get_by_test_id("assistant-text")).to_have_text("Hello to both of you.")
 

@@ -156,6 +156,7 @@ def test_phone_layout_shows_one_panel_at_a_time(server, browser, scripted_model)
     context = browser.new_context(base_url=server.url, viewport={"width": 390, "height": 844}, is_mobile=True,
                                   has_touch=True)
     context.set_default_timeout(DEFAULT_TIMEOUT_MS)
+    server.log_in(context)
     try:
         phone = context.new_page()
         phone.goto("/")

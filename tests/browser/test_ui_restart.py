@@ -59,7 +59,7 @@ def test_resume_after_a_server_restart(server_factory, new_page, scripted_model,
     for _ in range(10):
         scripted_model.add_response(_answer)
     first = server_factory()
-    page = new_page(first.url)
+    page = new_page(first)
     steps = Steps(page)
     page.goto("/")
     steps.create_project("restart")
@@ -82,7 +82,7 @@ def test_resume_after_a_server_restart(server_factory, new_page, scripted_model,
     page.context.close()  # the old tab would only log failed reconnects
     _stop(first, how)
     second = server_factory(projects_root=first.projects_root)
-    page = new_page(second.url)
+    page = new_page(second)
 
     # The running job: failed, saying why, its transcript intact, resumable.
     page.goto(f"/job/{running_id}")

@@ -90,7 +90,7 @@ def server(server_factory):
 def test_screenshots_of_the_main_views(server, new_page, browser, scripted_model, tmp_path):
     out = DOCS / "screenshots" if os.environ.get("UPDATE_SCREENSHOTS") else tmp_path
     out.mkdir(parents=True, exist_ok=True)
-    page = new_page(server.url)
+    page = new_page(server)
     page.set_viewport_size(DESKTOP)
     steps = Steps(page)
     page.goto("/")
@@ -183,6 +183,7 @@ def test_screenshots_of_the_main_views(server, new_page, browser, scripted_model
     # A phone.
     context = browser.new_context(base_url=server.url, viewport=PHONE, is_mobile=True, has_touch=True)
     context.set_default_timeout(DEFAULT_TIMEOUT_MS)
+    server.log_in(context)
     try:
         phone = context.new_page()
         phone.goto("/")

@@ -20,8 +20,6 @@ import contextlib
 import json
 import os
 import re
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -30,14 +28,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import (
-    _NICEGUI_TEST_ENV,
-    ROOT,
-    ServerProcess,
-    _add_diagnostics,
-    free_port,
-    text_field,
-)
+from tests.browser.conftest import _add_diagnostics, text_field
+from tests.main_process import MainProcess, child_environment, start_main
 from tests.scripted_model import LEAKY_ENV, ScriptedModel, offline_cli_env
 
 # A turn runs the real CLI on a loaded 2-core machine: be generous.
@@ -50,35 +42,13 @@ GRACE_PERIOD_S = 600  # long enough that a one-shot job stays live for the whole
 
 def cli_env(home: Path, projects_root: Path, cli_tmp: Path, base_url: str) -> dict[str, str]:
     """What conftest's ``claude_env`` puts in the environment, for a server that outlives one test."""
-    env = {name: value for name, value in os.environ.items()
-           if name not in LEAKY_ENV and name not in _NICEGUI_TEST_ENV}
-    env.update({
-        **offline_cli_env(home, base_url, cli_tmp),
-        "PROJECTS_ROOT": str(projects_root),
-        "HOST": "127.0.0.1",
-        "PYTHONUNBUFFERED": "1",
-    })
-    return env
+    env = {name: value for name, value in os.environ.items() if name not in LEAKY_ENV}
+    return child_environment(env, **offline_cli_env(home, base_url, cli_tmp), PROJECTS_ROOT=str(projects_root))
 
 
-def start_server(workdir: Path, env: dict[str, str]) -> ServerProcess:
+def start_server(workdir: Path, env: dict[str, str]) -> MainProcess:
     """``python main.py`` on a free port in its own process group, cwd ``workdir``; waits until it answers."""
-    workdir.mkdir(parents=True, exist_ok=True)
-    port = free_port()
-    env = {**env, "NICEGUI_STORAGE_PATH": str(workdir / ".nicegui")}
-    log_path = workdir / "server.log"
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen([sys.executable, str(ROOT / "main.py"), "--port", str(port)], cwd=workdir, env=env,
-                                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                start_new_session=True)
-    server = ServerProcess(url=f"http://127.0.0.1:{port}", port=port, projects_root=Path(env["PROJECTS_ROOT"]),
-                           log_path=log_path, proc=proc, env=env)
-    try:
-        server.wait_until_listening()
-    except BaseException:
-        server.stop()
-        raise
-    return server
+    return start_main(workdir, Path(env["PROJECTS_ROOT"]), base_env=env)
 
 
 @pytest.fixture(scope="module")
@@ -89,7 +59,7 @@ def scripted_model() -> Iterator[ScriptedModel]:
 
 
 @pytest.fixture(scope="module")
-def server(scripted_model: ScriptedModel, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+def server(scripted_model: ScriptedModel, tmp_path_factory: pytest.TempPathFactory) -> Iterator[MainProcess]:
     """One ``python main.py`` for the whole module, in an isolated HOME and PROJECTS_ROOT."""
     base = tmp_path_factory.mktemp("ui-server")
     for sub in ("home", "projects", "cli-tmp"):
