@@ -3,8 +3,9 @@
 #   docker build -t claude-code-server .
 #   docker run -d --name claude -p 3001:3001 -v claude-data:/data --env-file claude.env claude-code-server
 #
-# It listens on 0.0.0.0 inside the container, so it always asks for a login: set AUTH_TOKEN or
-# CCS_PASSWORD in the env file, or read the generated login URL with `docker logs claude`.
+# It asks for a login, as it always does: set AUTH_TOKEN or CCS_PASSWORD in the env file, or read
+# the login URL it prints with `docker logs claude` (its token is kept in the volume). Behind a
+# reverse proxy, set FORWARDED_ALLOW_IPS in the env file to the address the proxy connects from.
 # Everything that must survive the container lives in the /data volume: the projects, the
 # server's state (/data/projects/.server) and the Claude Code CLI's own home (/data/home/.claude,
 # whose saved conversations are what `resume` needs).

@@ -2,7 +2,9 @@
 
 Measures, over HTTP through uvicorn, what a script pays per call:
 
-* job create (POST /api/jobs): the real path with credentials. One job holds the only
+* job create (POST /api/jobs): the real path with credentials (the API behind the same
+  security gate as under `python main.py`, the client sending the server's own token as
+  a bearer, as a script does). One job holds the only
   running slot (its model reply never comes), so the measured jobs wait as `queued` and
   no Claude Code process is started per job. Target: median <= 50 ms.
 * transcript reads of a job with 5,000 stored events of realistic sizes (text,
@@ -45,6 +47,8 @@ class ApiServer:
 
     def __init__(self, tmp: Path, base_url: str) -> None:
         from core.api import create_api
+        from core.auth import Authenticator
+        from core.security_stack import secured
         from core.services import Services
         from core.settings import Settings
 
@@ -55,11 +59,15 @@ class ApiServer:
         self.services = Services.create(settings)
         host = FastAPI()
         host.mount("/api", create_api(self.services))
+        # Gated as tests/test_api_support.py's api_server (and `python main.py`): the login is part of each call.
+        auth = Authenticator.from_settings(settings)
+        self.token = auth.token
+        gated = secured(host, settings, auth)
         # proto IPPROTO_TCP: asyncio sets TCP_NODELAY only on such sockets (else ~40 ms per keep-alive reply).
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         self.sock.bind(("127.0.0.1", 0))
         self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}/api"
-        self.server = uvicorn.Server(uvicorn.Config(host, lifespan="off", log_level="warning",
+        self.server = uvicorn.Server(uvicorn.Config(gated, lifespan="off", log_level="warning",
                                                     timeout_graceful_shutdown=1))
         self.thread = threading.Thread(target=self.loop.run_until_complete, args=(self._serve(),), daemon=True)
 
@@ -75,6 +83,10 @@ class ApiServer:
         while not self.server.started:
             time.sleep(0.01)
         return self
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
 
     def __exit__(self, *exc: object) -> None:
         self.server.should_exit = True
@@ -143,7 +155,7 @@ def main() -> int:
     print(f"bench_api: {machine()}")
     ok = True
     with offline_env() as (tmp, model), ApiServer(tmp, model.base_url) as server, \
-            httpx.Client(base_url=server.url, timeout=120) as client:
+            httpx.Client(base_url=server.url, headers=server.headers, timeout=120) as client:
         model.add_response(text("holding the only running slot"), hang=True)
         project = client.post("/projects", json={"name": "bench"}).json()
         holder = client.post("/jobs", json={"project_id": project["id"], "prompt": "hold the slot"}).json()

@@ -46,6 +46,7 @@ from core.services import Services  # noqa: E402
 from core.settings import Settings  # noqa: E402
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 from tests.browser.ui_support import cli_env, start_server  # noqa: E402
+from tests.main_process import MainProcess  # noqa: E402
 
 RUNS = 5
 TARGET_MS = 1000.0
@@ -73,11 +74,18 @@ def build_jobs(projects_root: Path, lengths: list[int]) -> dict[int, str]:
     return ids
 
 
-def open_once(browser, url: str, job_id: str | None, count: int, context=None) -> dict[str, Any]:
+def new_context(browser, server: MainProcess):
+    """A browser context logged in as a person does: by opening the printed login URL (cookie only, no cache)."""
+    context = browser.new_context(base_url=server.url, viewport={"width": 1440, "height": 900})
+    server.log_in(context)
+    return context
+
+
+def open_once(browser, server: MainProcess, job_id: str | None, count: int, context=None) -> dict[str, Any]:
     """One opening of the job's page (None: the approvals page, the frame alone, as a baseline): in a fresh
     context (cold cache), or in `context` (warm)."""
     own = context is None
-    context = context or browser.new_context(base_url=url, viewport={"width": 1440, "height": 900})
+    context = context or new_context(browser, server)
     ws_bytes = [0]
     try:
         page = context.new_page()
@@ -127,12 +135,12 @@ def main(lengths: list[int], runs: int) -> int:
         try:
             with sync_playwright() as playwright:
                 browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-                open_once(browser, server.url, ids[lengths[0]], lengths[0])  # warm the server's code paths
-                warm = browser.new_context(base_url=server.url, viewport={"width": 1440, "height": 900})
-                open_once(browser, server.url, ids[lengths[0]], lengths[0], warm)  # fills its cache
+                open_once(browser, server, ids[lengths[0]], lengths[0])  # warm the server's code paths
+                warm = new_context(browser, server)
+                open_once(browser, server, ids[lengths[0]], lengths[0], warm)  # fills its cache
                 for count in [0, *lengths]:
                     for cache in ("cold", "warm"):
-                        samples = [open_once(browser, server.url, ids.get(count), count,
+                        samples = [open_once(browser, server, ids.get(count), count,
                                              warm if cache == "warm" else None) for _ in range(runs)]
                         row = {key: statistics.median(s[key] for s in samples)
                                for key in ("paint", "ready", "server", "html", "ws", "dom")}

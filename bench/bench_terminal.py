@@ -19,22 +19,18 @@ the load average is printed before and after.
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench._common import descendants, machine, verdict  # noqa: E402
+from tests.main_process import MainProcess, start_main  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -70,35 +66,20 @@ def browser_cpu_seconds() -> float:
     return total
 
 
-def start_server(tmp: Path) -> tuple[subprocess.Popen, str]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+def start_server(tmp: Path) -> MainProcess:
+    """`python main.py` with no model credentials at all (the job's turn fails; its terminal is what counts)."""
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("PYTEST", "NICEGUI_", "ANTHROPIC_", "CLAUDE_CODE_OAUTH"))}
-    env.update(HOME=str(tmp / "home"), PROJECTS_ROOT=str(tmp / "projects"), HOST="127.0.0.1",
-               NICEGUI_STORAGE_PATH=str(tmp / ".nicegui"), PYTHONUNBUFFERED="1")
     (tmp / "home").mkdir()
-    log = open(tmp / "server.log", "wb")  # noqa: SIM115 - lives as long as the server
-    proc = subprocess.Popen([sys.executable, str(ROOT / "main.py"), "--port", str(port)], cwd=tmp, env=env,
-                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            urllib.request.urlopen(url + "/", timeout=2).close()
-            return proc, url
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError((tmp / "server.log").read_text()) from None
-            time.sleep(0.2)
+    return start_main(tmp, tmp / "projects", base_env=env, env={"HOME": str(tmp / "home")})
 
 
-def post(url: str, body: dict) -> dict:
-    request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
-                                     headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=30) as response:
-        return json.loads(response.read())
+def post(server: MainProcess, path: str, body: dict) -> dict:
+    """A JSON POST with the printed token as a bearer, as a script sends it."""
+    with server.bearer() as client:
+        response = client.post(path, json=body)
+        response.raise_for_status()
+        return response.json()
 
 
 def run_once(page, server_pid: int, mb: int, n: int) -> dict:
@@ -131,19 +112,21 @@ def main() -> None:
 
     print(f"bench_terminal: head -c {args.mb}M /dev/urandom | base64, {args.runs} runs; {machine()}")
     tmp = Path(tempfile.mkdtemp(prefix="ccs-bench-term-"))
-    proc, url = start_server(tmp)
+    server = start_server(tmp)
     try:
-        project = post(url + "/api/projects", {"name": "bench"})
-        job = post(url + "/api/jobs", {"project_id": project["id"], "prompt": "bench"})  # fails: no key, fine
+        project = post(server, "/api/projects", {"name": "bench"})
+        job = post(server, "/api/jobs", {"project_id": project["id"], "prompt": "bench"})  # fails: no key, fine
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-            page = browser.new_page(viewport={"width": 1440, "height": 900})
+            context = browser.new_context(viewport={"width": 1440, "height": 900})
+            server.log_in(context)  # the printed login URL: its session cookie lands in the context
+            page = context.new_page()
             page.set_default_timeout(30_000)
-            page.goto(f"{url}/job/{job['id']}?tab=Terminal")
+            page.goto(f"{server.url}/job/{job['id']}?tab=Terminal")
             page.get_by_test_id("terminal-status").filter(has_text="Connected").wait_for()
             results = []
             for n in range(1, args.runs + 1):
-                result = run_once(page, proc.pid, args.mb, n)
+                result = run_once(page, server.proc.pid, args.mb, n)
                 results.append(result)
                 print(f"  run {n}: {result['seconds']:6.2f} s  {result['mbps']:6.1f} MB/s  "
                       f"server CPU {result['cores']:.2f} cores, browser {result['browser']:.2f} cores")
@@ -157,11 +140,7 @@ def main() -> None:
               f"xterm buffer {lines:,} lines (scrollback 10,000 + screen)")
         print(f"load average at the end: {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
+        server.stop()
 
 
 if __name__ == "__main__":

@@ -50,6 +50,7 @@ if str(ROOT) not in sys.path:
 
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 from tests.browser.ui_support import cli_env, start_server  # noqa: E402
+from tests.main_process import MainProcess  # noqa: E402
 from tests.scripted_model import ScriptedModel, _Handler, text, user_texts  # noqa: E402
 
 PLACEHOLDER = "@@mark@@"  # one per delta; replaced by a timestamp as it is written
@@ -108,18 +109,19 @@ def _responder(markers: int, delay: float):
     return respond
 
 
-def _api(base: str, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+def _api(server: MainProcess, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+    """One API call with the printed token as a bearer, as a script sends it."""
     data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(base + "/api" + path, data=data, method=method,
-                                     headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(server.url + "/api" + path, data=data, method=method,
+                                     headers={"Content-Type": "application/json", **server.auth_header})
     with urllib.request.urlopen(request, timeout=30) as response:
         return json.loads(response.read() or b"null")
 
 
-def _wait_jobs(base: str, job_ids: list[str], predicate, timeout: float = 180.0) -> None:
+def _wait_jobs(server: MainProcess, job_ids: list[str], predicate, timeout: float = 180.0) -> None:
     deadline = time.monotonic() + timeout
     while True:
-        jobs = [_api(base, "GET", f"/jobs/{job_id}") for job_id in job_ids]
+        jobs = [_api(server, "GET", f"/jobs/{job_id}") for job_id in job_ids]
         if all(predicate(job) for job in jobs):
             return
         if time.monotonic() > deadline:
@@ -127,9 +129,11 @@ def _wait_jobs(base: str, job_ids: list[str], predicate, timeout: float = 180.0)
         time.sleep(0.2)
 
 
-def _follow_api(base: str, job_id: str, after_seq: int, seen: dict[str, float], stop: threading.Event) -> None:
+def _follow_api(server: MainProcess, job_id: str, after_seq: int, seen: dict[str, float],
+                stop: threading.Event) -> None:
     """The server's own publish times, as the job's SSE stream shows them (--breakdown)."""
-    request = urllib.request.Request(f"{base}/api/jobs/{job_id}/events?after_seq={after_seq}")
+    request = urllib.request.Request(f"{server.url}/api/jobs/{job_id}/events?after_seq={after_seq}",
+                                     headers=server.auth_header)
     with urllib.request.urlopen(request, timeout=300) as response:
         for raw in response:
             now = time.time() * 1000
@@ -199,11 +203,11 @@ def run(jobs: int, markers: int, delay: float, breakdown: bool, watch: int = 1, 
     env.update({"MAX_RUNNING_JOBS": str(jobs + 2), "GRACE_PERIOD_SECONDS": "3600"})
     server = start_server(base_dir / "server", env)
     try:
-        project = _api(server.url, "POST", "/projects", {"name": "latency"})
-        job_ids = [_api(server.url, "POST", "/jobs", {"project_id": project["id"], "prompt": WARM_UP,
+        project = _api(server, "POST", "/projects", {"name": "latency"})
+        job_ids = [_api(server, "POST", "/jobs", {"project_id": project["id"], "prompt": WARM_UP,
                                                       "mode": "session", "name": f"stream {n}"})["id"]
                    for n in range(jobs)]
-        _wait_jobs(server.url, job_ids, lambda j: j["status"] == "idle" and j["turns"] == 1)
+        _wait_jobs(server, job_ids, lambda j: j["status"] == "idle" and j["turns"] == 1)
         watched = job_ids[:max(1, min(watch, jobs))]
         print(f"{jobs} sessions idle with a live CLI each; {len(watched)} of them open in a browser window each",
               flush=True)
@@ -213,6 +217,7 @@ def run(jobs: int, markers: int, delay: float, breakdown: bool, watch: int = 1, 
             pages = []
             for job_id in watched:
                 context = browser.new_context(base_url=server.url, viewport={"width": 1280, "height": 900})
+                server.log_in(context)  # the printed login URL, as a person opens it
                 page = context.new_page()
                 page.add_init_script(OBSERVER_JS)
                 page.goto(f"/job/{job_id}")
@@ -225,8 +230,8 @@ def run(jobs: int, markers: int, delay: float, breakdown: bool, watch: int = 1, 
             stop = threading.Event()
             if breakdown:
                 for job_id in watched:
-                    after = _api(server.url, "GET", f"/jobs/{job_id}/transcript")["last_seq"]
-                    threading.Thread(target=_follow_api, args=(server.url, job_id, after, api_seen[job_id], stop),
+                    after = _api(server, "GET", f"/jobs/{job_id}/transcript")["last_seq"]
+                    threading.Thread(target=_follow_api, args=(server, job_id, after, api_seen[job_id], stop),
                                      daemon=True).start()
                 time.sleep(1.0)
 
@@ -236,14 +241,14 @@ def run(jobs: int, markers: int, delay: float, breakdown: bool, watch: int = 1, 
                     for group, used in _cpu_seconds_by_group(server.proc.pid).items()}
             started = time.monotonic()
             cpu_before = _cpu_seconds_by_group(server.proc.pid)
-            senders = [threading.Thread(target=_api, args=(server.url, "POST", f"/jobs/{job_id}/messages",
+            senders = [threading.Thread(target=_api, args=(server, "POST", f"/jobs/{job_id}/messages",
                                                            {"prompt": STREAM})) for job_id in job_ids]
             for sender in senders:
                 sender.start()
                 time.sleep(stagger)
             for sender in senders:
                 sender.join()
-            _wait_jobs(server.url, job_ids, lambda j: j["status"] == "idle" and j["turns"] == 2, timeout=300)
+            _wait_jobs(server, job_ids, lambda j: j["status"] == "idle" and j["turns"] == 2, timeout=300)
             # The final (frozen) message replaces the stream; let the pages catch up with it.
             for page in pages:
                 page.get_by_test_id("assistant-text").nth(1).wait_for(timeout=30_000)
