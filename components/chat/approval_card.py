@@ -17,6 +17,7 @@ from components.chat.fmt import tag
 from components.chat.style import ensure_style
 from components.chat.tools import renderer_for
 from components.chat.tools.ask import questions
+from components.markdown import Markdown
 from core.approvals import PERMISSION, PLAN, QUESTION, ApprovalBroker
 from core.errors import NotFound, UserError
 
@@ -59,7 +60,7 @@ class ApprovalCard:
                 ui.icon(icon).classes("text-warning")
                 ui.label(title).classes("text-subtitle2")
             if self.kind == PLAN:
-                ui.markdown(str(tool_input.get("plan") or "(empty plan)")).classes("ccs-md w-full")
+                Markdown(str(tool_input.get("plan") or "(empty plan)")).classes("ccs-md w-full")
             elif self.kind == PERMISSION:
                 self._describe_tool(str(approval.get("tool_name", "")), tool_input)
             with ui.column().classes("w-full gap-2") as self._actions:

@@ -15,6 +15,7 @@ from nicegui import ui
 from components.chat import fmt
 from components.chat.fmt import mini_button, tag
 from components.chat.output import output
+from components.markdown import Markdown
 
 EditHandler = Callable[[int, str], Any]
 ForkHandler = Callable[[int], Any]
@@ -55,7 +56,7 @@ def echoed_user(event: dict[str, Any]) -> None:
 def assistant_text(event: dict[str, Any]) -> None:
     text = (event.get("block") or {}).get("text", "")
     if text:
-        tag(ui.markdown(text).classes("ccs-md w-full"), "assistant-text")
+        tag(Markdown(text).classes("ccs-md w-full"), "assistant-text")
     if event.get("interrupted"):
         tag(ui.label("Interrupted: the rest of this reply never arrived.").classes("ccs-muted"), "interrupted")
     if event.get("error"):
@@ -72,7 +73,7 @@ class Thinking:
 
     def __init__(self, text: str) -> None:
         self.text = text or "(redacted)"
-        self._markdown: ui.markdown | None = None
+        self._markdown: Markdown | None = None
         with ui.expansion("Thinking", icon="psychology", on_value_change=self._opened) \
                 .classes("w-full ccs-thinking").props("dense") as self.element:
             tag(self.element, "thinking")
@@ -80,7 +81,7 @@ class Thinking:
     def _opened(self) -> None:
         if self._markdown is None:
             with self.element:
-                self._markdown = ui.markdown(self.text).classes("ccs-md")
+                self._markdown = Markdown(self.text).classes("ccs-md")
 
     def append(self, text: str) -> None:
         if text:

@@ -3,7 +3,8 @@
 NiceGUI renders the page from one Vue render function, so every element update re-renders and diffs the
 whole page: about 19 ms for a job page in software-rendered Chromium, ten times a second per streaming
 job. `show()` sends the new HTML with a method call instead, which only this element's component handles.
-The first content goes with the element's creation; the browser sanitizes whatever it is given.
+The first content goes with the element's creation; the browser sanitizes whatever it is given, and
+markdown goes through the same rewrite as `components.markdown.Markdown` (no image loads, spec J6).
 """
 
 from __future__ import annotations
@@ -11,9 +12,8 @@ from __future__ import annotations
 import html as html_lib
 
 from nicegui import ui
-from nicegui.elements.markdown import prepare_content
 
-MARKDOWN_EXTRAS = " ".join(ui.markdown.default_extras)
+from components.markdown import ensure_assets, markdown_html
 
 
 class LiveHtml(ui.element, component="live_html.js"):
@@ -44,5 +44,6 @@ class LiveHtml(ui.element, component="live_html.js"):
         self.show(html_lib.escape(text))
 
     def show_markdown(self, text: str) -> None:
+        ensure_assets()
         self.content = text
-        self.show(prepare_content(text, MARKDOWN_EXTRAS))
+        self.show(markdown_html(text))

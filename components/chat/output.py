@@ -9,6 +9,7 @@ from __future__ import annotations
 from nicegui import ui
 
 from components.chat.fmt import fenced, mini_button, tag
+from components.markdown import Markdown
 
 PREVIEW_LINES = 12
 PREVIEW_CHARS = 4000
@@ -26,7 +27,7 @@ def preview(text: str, max_lines: int = PREVIEW_LINES) -> tuple[str, bool]:
 def text_block(text: str, language: str = "", classes: str = "") -> ui.element:
     """Highlighted when a language is known (markdown + Pygments), plain pre-wrapped text otherwise."""
     if language:
-        return ui.markdown(fenced(text, language)).classes(f"ccs-code w-full {classes}")
+        return Markdown(fenced(text, language)).classes(f"ccs-code w-full {classes}")
     return ui.label(text).classes(f"ccs-pre w-full {classes}")
 
 

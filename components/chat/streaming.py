@@ -21,6 +21,7 @@ from nicegui import ui
 
 from components.chat.fmt import tag
 from components.chat.live_html import LiveHtml
+from components.markdown import Markdown
 
 _DELTA_BLOCK_TYPES = {"text_delta": "text", "thinking_delta": "thinking", "input_json_delta": "tool_use"}
 _FENCE = re.compile(r" {0,3}(`{3,}|~{3,})")
@@ -78,7 +79,7 @@ class _Block:
         split = stable_prefix(self.text, self._frozen)
         if split > self._frozen:
             with self._chunks:
-                ui.markdown(self.text[self._frozen:split]).classes("ccs-md w-full")
+                Markdown(self.text[self._frozen:split]).classes("ccs-md w-full")
             self._frozen = split
         self._tail.show_markdown(self.text[self._frozen:])
 

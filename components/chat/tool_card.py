@@ -18,6 +18,7 @@ from components.chat.lane import Lane
 from components.chat.output import output
 from components.chat.tools import renderer_for
 from components.chat.tools.base import plain_result
+from components.markdown import Markdown
 
 log = logging.getLogger(__name__)
 RAW_JSON_CHARS = 200_000
@@ -135,5 +136,5 @@ class ToolCard:
             if len(text) > RAW_JSON_CHARS:
                 text = text[:RAW_JSON_CHARS] + "\n… (cut)"
             with self._raw:
-                tag(ui.markdown(fenced(text, "json")).classes("ccs-code w-full"), "raw-json")
+                tag(Markdown(fenced(text, "json")).classes("ccs-code w-full"), "raw-json")
         self._raw.set_visibility(showing)

@@ -10,6 +10,7 @@ from collections.abc import Awaitable
 
 from nicegui import ui
 
+from components.markdown import Markdown
 from components.workspace.common import blocking, editor_theme, ensure_style, message_of, notify_error, when_shown
 from core.memory import MemoryFile, MemoryService
 from core.services import Services
@@ -60,7 +61,7 @@ class MemoriesPanel:
             self.save_button = ui.button("Save", icon="save", on_click=self.save).props(
                 "dense no-caps data-testid=memory-save")
         self.controls.visible = False
-        self.view = ui.markdown().classes("w-full ws-box q-pa-sm").props("data-testid=memory-view")
+        self.view = Markdown().classes("w-full ws-box q-pa-sm").props("data-testid=memory-view")
         self.view.visible = False
         self.editor = ui.codemirror("", language="Markdown", theme=editor_theme(), line_wrapping=True,
                                     on_change=self._edited).classes("w-full").style(

@@ -20,8 +20,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import DEFAULT_TIMEOUT_MS, ROOT, Steps, click_when_arrived, text_field
+from tests.browser.conftest import DEFAULT_TIMEOUT_MS, Steps, click_when_arrived, text_field
 from tests.browser.ui_support import TURN_TIMEOUT_MS, choose_permission_mode, expect_status
+from tests.main_process import ROOT
 from tests.scripted_model import text, thinking, tool_use
 
 DOCS = ROOT / "docs"

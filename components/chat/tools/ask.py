@@ -6,6 +6,7 @@ from nicegui import ui
 
 from components.chat import fmt
 from components.chat.tools.base import Input, ToolRenderer, caption_result, plain_result
+from components.markdown import Markdown
 
 
 def questions(tool_input: Input) -> list[dict]:
@@ -30,7 +31,7 @@ def _question_body(tool_input: Input) -> None:
 def _plan_body(tool_input: Input) -> None:
     if tool_input.get("plan"):
         with ui.expansion("Plan", icon="map").props("dense").classes("w-full"):
-            ui.markdown(str(tool_input["plan"])).classes("ccs-md")
+            Markdown(str(tool_input["plan"])).classes("ccs-md")
 
 
 ASK = ToolRenderer(icon="help_outline", summary=_question_summary, body=_question_body, result=plain_result)

@@ -7,6 +7,7 @@ from nicegui import ui
 from components.chat import fmt
 from components.chat.output import full_view_button, preview
 from components.chat.tools.base import Input, ToolRenderer
+from components.markdown import Markdown
 
 
 def _summary(tool_input: Input) -> str:
@@ -22,7 +23,7 @@ def _body(tool_input: Input) -> None:
 
 def _result(_input: Input, text: str) -> None:
     head, cut = preview(text, 30)
-    ui.markdown(head).classes("ccs-md w-full")
+    Markdown(head).classes("ccs-md w-full")
     if cut:
         full_view_button(text, "Subagent result")
 

@@ -7,6 +7,7 @@ from nicegui import ui
 from components.chat import fmt
 from components.chat.output import full_view_button, preview
 from components.chat.tools.base import Input, ToolRenderer
+from components.markdown import Markdown
 
 
 def _search_body(tool_input: Input) -> None:
@@ -27,7 +28,7 @@ def _fetch_body(tool_input: Input) -> None:
 def _markdown_result(_input: Input, text: str) -> None:
     """Fetched pages come back as the model's markdown summary."""
     head, cut = preview(text, 30)
-    ui.markdown(head).classes("ccs-md w-full")
+    Markdown(head).classes("ccs-md w-full")
     if cut:
         full_view_button(text, "Fetched page", "")
 
