@@ -6,7 +6,7 @@ Other programs can embed both into their own FastAPI app with `mount()`.
 from __future__ import annotations
 
 if __name__ == "__main__":  # first of all, before the heavy imports: secrets leave the start environment
-    from core.security_handoff import exec_without_secrets
+    from core.security.handoff import exec_without_secrets
 
     exec_without_secrets(__file__)
 
@@ -25,10 +25,10 @@ from nicegui.server import Server
 from starlette.routing import Mount
 
 from core.api import create_api
-from core.auth import Authenticator
-from core.security_hosts import HostPolicy
-from core.security_redact import RedactMiddleware, Redactor, install_log_redaction
-from core.security_stack import secured
+from core.security.auth import Authenticator
+from core.security.hosts import HostPolicy
+from core.security.redact import RedactMiddleware, Redactor, install_log_redaction
+from core.security.stack import secured
 from core.services import Services
 from core.settings import Settings, SettingsError, load_settings, scrub_environment
 from pages import layout, register_pages

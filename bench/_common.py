@@ -1,6 +1,6 @@
 """Shared set-up for the live benchmarks: an offline CLI environment, a scripted model, RSS readings.
 
-Every bench runs the real bundled Claude Code CLI against ``tests.scripted_model.ScriptedModel``
+Every bench runs the real bundled Claude Code CLI against ``tests.support.scripted_model.ScriptedModel``
 in a temporary directory of its own (isolated HOME, CLI scratch dir, projects root).
 """
 
@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from tests.scripted_model import (  # noqa: E402
+from tests.support.scripted_model import (  # noqa: E402
     LEAKY_ENV,
     ScriptedModel,
     offline_cli_env,

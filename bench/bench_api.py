@@ -36,7 +36,7 @@ import uvicorn  # noqa: E402
 from fastapi import FastAPI  # noqa: E402
 
 from bench._common import machine, offline_env, stats, verdict  # noqa: E402
-from tests.scripted_model import text  # noqa: E402
+from tests.support.scripted_model import text  # noqa: E402
 
 CREATE_TARGET_MS = 50.0
 READ_TARGET_MS = 100.0
@@ -47,8 +47,8 @@ class ApiServer:
 
     def __init__(self, tmp: Path, base_url: str) -> None:
         from core.api import create_api
-        from core.auth import Authenticator
-        from core.security_stack import secured
+        from core.security.auth import Authenticator
+        from core.security.stack import secured
         from core.services import Services
         from core.settings import Settings
 
@@ -59,7 +59,7 @@ class ApiServer:
         self.services = Services.create(settings)
         host = FastAPI()
         host.mount("/api", create_api(self.services))
-        # Gated as tests/test_api_support.py's api_server (and `python main.py`): the login is part of each call.
+        # Gated as tests/support/api_server.py's api_server (and `python main.py`): the login is part of each call.
         auth = Authenticator.from_settings(settings)
         self.token = auth.token
         gated = secured(host, settings, auth)

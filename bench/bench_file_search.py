@@ -26,7 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from core.files import FileService  # noqa: E402
+from core.workspace.files.service import FileService  # noqa: E402
 
 WORDS = ["alpha", "beta", "gamma", "delta", "session", "manager", "client", "server", "router", "handler", "config",
          "settings", "util", "helper", "model", "view", "controller", "index", "main", "test", "spec", "widget",

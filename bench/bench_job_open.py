@@ -46,7 +46,7 @@ from core.services import Services  # noqa: E402
 from core.settings import Settings  # noqa: E402
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 from tests.browser.ui_support import cli_env, start_server  # noqa: E402
-from tests.main_process import MainProcess  # noqa: E402
+from tests.support.main_process import MainProcess  # noqa: E402
 
 RUNS = 5
 TARGET_MS = 1000.0

@@ -100,7 +100,7 @@ def fsync_disabled():
 
 def manager_options(services, project):
     """The ClaudeAgentOptions the manager would build for a job in ``project`` (nothing is started)."""
-    from core.live_session import LiveSession
+    from core.jobs.live_session import LiveSession
     from core.models import Job
 
     job = Job(id="bench-options", project_id=project.id, name="bench", prompt="bench",

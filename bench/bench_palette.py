@@ -15,8 +15,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from core import events  # noqa: E402
 from core.hub import Hub  # noqa: E402
+from core.jobs.search import JobSearch  # noqa: E402
 from core.models import Job, JobStatus  # noqa: E402
-from core.search import JobSearch  # noqa: E402
 
 JOBS = 10_000
 LINES_PER_JOB = 100

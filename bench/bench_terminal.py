@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench._common import descendants, machine, verdict  # noqa: E402
-from tests.main_process import MainProcess, start_main  # noqa: E402
+from tests.support.main_process import MainProcess, start_main  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",

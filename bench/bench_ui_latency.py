@@ -50,8 +50,8 @@ if str(ROOT) not in sys.path:
 
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 from tests.browser.ui_support import cli_env, start_server  # noqa: E402
-from tests.main_process import MainProcess  # noqa: E402
-from tests.scripted_model import ScriptedModel, _Handler, text, user_texts  # noqa: E402
+from tests.support.main_process import MainProcess  # noqa: E402
+from tests.support.scripted_model import ScriptedModel, _Handler, text, user_texts  # noqa: E402
 
 PLACEHOLDER = "@@mark@@"  # one per delta; replaced by a timestamp as it is written
 MARKER = re.compile(r"Q(\d{16})Z")

@@ -5,17 +5,17 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 
-from core.cron import CronService
 from core.errors import UserError
-from core.files import FileServices
 from core.hub import Hub
-from core.importer import SessionImporter
+from core.jobs.importer import SessionImporter
+from core.jobs.manager import SessionManager
+from core.jobs.search import JobSearch
 from core.projects import ProjectService
-from core.search import JobSearch
-from core.security_redact import Redactor
-from core.session_manager import SessionManager
+from core.security.redact import Redactor
 from core.settings import Settings
-from core.terminal import TerminalManager
+from core.workspace.cron import CronService
+from core.workspace.files.service import FileServices
+from core.workspace.terminal import TerminalManager
 from storage.event_log import EventLogStore
 from storage.state_store import StateStore
 

@@ -16,8 +16,8 @@ from pathlib import Path
 
 from dotenv import dotenv_values
 
-from core.security_handoff import SERVER_SECRETS, handed_over
-from core.security_passwords import BadHash, check_hash
+from core.security.handoff import SERVER_SECRETS, handed_over
+from core.security.passwords import BadHash, check_hash
 
 MIN_TOKEN_CHARS = 16
 MIN_PASSWORD_CHARS = 8
@@ -84,7 +84,7 @@ class Settings:
 
     def cli_env(self) -> dict[str, str]:
         """Environment additions for each Claude Code process: the Anthropic credentials and nothing of the
-        server's own (the server's environment holds no secret to inherit, see core/security_handoff.py)."""
+        server's own (the server's environment holds no secret to inherit, see core/security/handoff.py)."""
         env: dict[str, str] = {}
         if self.anthropic_api_key:
             env["ANTHROPIC_API_KEY"] = self.anthropic_api_key
@@ -216,7 +216,7 @@ def check_auth_settings(settings: Settings) -> None:
         try:
             check_hash(settings.password_hash)
         except BadHash as exc:
-            raise SettingsError(f"CCS_PASSWORD_HASH: {exc}; make one with python -m core.security_passwords") from None
+            raise SettingsError(f"CCS_PASSWORD_HASH: {exc}; make one with python -m core.security.passwords") from None
     if settings.password:
         if settings.password_hash:
             raise SettingsError("Set CCS_PASSWORD or CCS_PASSWORD_HASH, not both.")

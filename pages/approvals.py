@@ -5,8 +5,8 @@ from __future__ import annotations
 from nicegui import ui
 
 from components.chat import ApprovalCard
-from components.format import age
-from components.live_refresh import refresh_on_notices
+from components.common.format import age
+from components.common.live_refresh import refresh_on_notices
 from core.services import Services
 from pages.layout import frame
 

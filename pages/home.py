@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from nicegui import ui
 
-from components.format import age
+from components.common.format import age
 from core.services import Services
 from pages.layout import frame
 

@@ -6,9 +6,9 @@ from datetime import datetime
 
 from nicegui import ui
 
-from components.format import text_of_input
+from components.common.format import text_of_input
 from components.workspace.common import blocking, message_of, notify_error
-from core.importer import LocalSession
+from core.jobs.importer import LocalSession
 from core.services import Services
 from pages.layout import frame
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from nicegui import ui
 
 from components.chat import ChatView
-from components.composer import Composer
-from components.job_header import JobHeader
+from components.job.composer import Composer
+from components.job.header import JobHeader
 from components.workspace import PANELS
 from core.errors import UserError
 from core.services import Services

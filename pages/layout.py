@@ -7,12 +7,12 @@ from contextlib import contextmanager
 
 from nicegui import app, ui
 
-from components.approvals_badge import ApprovalsBadge
-from components.credentials_banner import credentials_banner
-from components.job_list import JobList
-from components.notifier import Notifier
-from components.palette import Palette
-from components.sidebar import ProjectSidebar
+from components.job.job_list import JobList
+from components.shell.approvals_badge import ApprovalsBadge
+from components.shell.credentials_banner import credentials_banner
+from components.shell.notifier import Notifier
+from components.shell.palette import Palette
+from components.shell.sidebar import ProjectSidebar
 from core.services import Services
 
 _CSS = """

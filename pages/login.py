@@ -15,8 +15,8 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from nicegui import app
 
-from core.auth import Authenticator
-from core.security_gate import AUTH_SCOPE_KEY, client_address
+from core.security.auth import Authenticator
+from core.security.gate import AUTH_SCOPE_KEY, client_address
 from core.services import Services
 
 MAX_FORM_BYTES = 16 * 1024

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from nicegui import ui
 
-from components.composer import Composer
+from components.job.composer import Composer
 from core.errors import UserError
 from core.services import Services
 from pages.layout import frame

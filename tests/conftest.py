@@ -1,6 +1,6 @@
 """Shared pytest fixtures.
 
-The real Claude Code CLI runs against ``ScriptedModel`` (tests/scripted_model.py), a local
+The real Claude Code CLI runs against ``ScriptedModel`` (tests/support/scripted_model.py), a local
 server that speaks the Anthropic Messages API; only the model's answers are scripted.
 
 Fixtures here must not import the application (core/, storage/, main.py): add fixtures
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.scripted_model import LEAKY_ENV, ScriptedModel, offline_cli_env
+from tests.support.scripted_model import LEAKY_ENV, ScriptedModel, offline_cli_env
 
 # --------------------------------------------------------------------------- scripted model
 

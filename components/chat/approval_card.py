@@ -17,9 +17,9 @@ from components.chat.fmt import tag
 from components.chat.style import ensure_style
 from components.chat.tools import renderer_for
 from components.chat.tools.ask import questions
-from components.markdown import Markdown
-from core.approvals import PERMISSION, PLAN, QUESTION, ApprovalBroker
+from components.common.markdown import Markdown
 from core.errors import NotFound, UserError
+from core.jobs.approvals import PERMISSION, PLAN, QUESTION, ApprovalBroker
 
 log = logging.getLogger(__name__)
 _TITLES = {QUESTION: ("help", "Claude has a question"), PLAN: ("map", "Review the plan")}

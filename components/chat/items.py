@@ -15,7 +15,7 @@ from nicegui import ui
 from components.chat import fmt
 from components.chat.fmt import mini_button, tag
 from components.chat.output import output
-from components.markdown import Markdown
+from components.common.markdown import Markdown
 
 EditHandler = Callable[[int, str], Any]
 ForkHandler = Callable[[int], Any]

@@ -4,7 +4,7 @@ NiceGUI renders the page from one Vue render function, so every element update r
 whole page: about 19 ms for a job page in software-rendered Chromium, ten times a second per streaming
 job. `show()` sends the new HTML with a method call instead, which only this element's component handles.
 The first content goes with the element's creation; the browser sanitizes whatever it is given, and
-markdown goes through the same rewrite as `components.markdown.Markdown` (no image loads, spec J6).
+markdown goes through the same rewrite as `components.common.markdown.Markdown` (no image loads, spec J6).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import html as html_lib
 
 from nicegui import ui
 
-from components.markdown import ensure_assets, markdown_html
+from components.common.markdown import ensure_assets, markdown_html
 
 
 class LiveHtml(ui.element, component="live_html.js"):

@@ -9,7 +9,7 @@ from __future__ import annotations
 from nicegui import ui
 
 from components.chat.fmt import fenced, mini_button, tag
-from components.markdown import Markdown
+from components.common.markdown import Markdown
 
 PREVIEW_LINES = 12
 PREVIEW_CHARS = 4000

@@ -21,7 +21,7 @@ from nicegui import ui
 
 from components.chat.fmt import tag
 from components.chat.live_html import LiveHtml
-from components.markdown import Markdown
+from components.common.markdown import Markdown
 
 _DELTA_BLOCK_TYPES = {"text_delta": "text", "thinking_delta": "thinking", "input_json_delta": "tool_use"}
 _FENCE = re.compile(r" {0,3}(`{3,}|~{3,})")

@@ -18,7 +18,7 @@ from components.chat.lane import Lane
 from components.chat.output import output
 from components.chat.tools import renderer_for
 from components.chat.tools.base import plain_result
-from components.markdown import Markdown
+from components.common.markdown import Markdown
 
 log = logging.getLogger(__name__)
 RAW_JSON_CHARS = 200_000

@@ -12,11 +12,11 @@ from datetime import datetime
 
 from nicegui import background_tasks, ui
 
-from components.format import age
-from components.live_refresh import refresh_on_notices
+from components.common.format import age
+from components.common.live_refresh import refresh_on_notices
 from components.workspace.common import blocking, ensure_style, message_of, when_shown
-from core.cron import CronTask
 from core.services import Services
+from core.workspace.cron import CronTask
 
 RELOAD_S = 30.0
 # CronService keeps incremental scans of the job logs; two pages reading at once from worker threads must not

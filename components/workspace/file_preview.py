@@ -8,7 +8,7 @@ from nicegui import ui
 from nicegui.elements.codemirror.constants import SUPPORTED_LANGUAGES
 
 from components.workspace.common import editor_theme
-from core.files import HEAD_BYTES, FilePreview
+from core.workspace.files.service import HEAD_BYTES, FilePreview
 
 _EDITOR_LANGUAGES = {name.lower(): name for name in get_args(SUPPORTED_LANGUAGES)}
 # core's names (shared with Pygments) that CodeMirror knows under another name

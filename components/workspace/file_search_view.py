@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from nicegui import ui
 
 from components.workspace.common import blocking, message_of
-from core.files import ContentMatch, FileService, Match
+from core.workspace.files.service import ContentMatch, FileService, Match
 
 NAME_LIMIT = 50
 CONTENT_LIMIT = 200

@@ -12,7 +12,7 @@ from typing import Any
 from nicegui import ui
 
 from components.workspace.common import blocking, message_of
-from core.files import Entry, FileService
+from core.workspace.files.service import Entry, FileService
 
 MAX_ENTRIES = 1000  # per directory: a huge folder shows its first entries and points to the search
 _PLACEHOLDER = "\0loading"

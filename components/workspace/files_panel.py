@@ -10,8 +10,8 @@ from components.workspace.common import blocking, ensure_style, message_of, when
 from components.workspace.file_preview import FilePreviewView
 from components.workspace.file_search_view import FileSearchView
 from components.workspace.file_tree import FileTree
-from core.files import FileService, FileServices
 from core.services import Services
+from core.workspace.files.service import FileService, FileServices
 
 
 class FilesPanel:

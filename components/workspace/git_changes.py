@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from nicegui import ui
 
-from core.git_status import GitChange, GitStatus
+from core.workspace.git.status import GitChange, GitStatus
 
 MAX_ROWS = 500  # per group; git status itself stops at 5,000
 _LETTERS = {"modified": "M", "added": "A", "deleted": "D", "renamed": "R", "copied": "C", "typechange": "T",

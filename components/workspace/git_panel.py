@@ -12,14 +12,14 @@ from collections.abc import Awaitable
 
 from nicegui import background_tasks, ui
 
-from components.diff_text import diff_stats
-from components.live_refresh import refresh_on_notices
+from components.common.diff_text import diff_stats
+from components.common.live_refresh import refresh_on_notices
 from components.workspace.common import blocking, ensure_style, message_of, notify_error, when_shown
 from components.workspace.git_changes import ChangeActions, render_groups
 from components.workspace.git_diff import diff_html
 from core.errors import UserError
-from core.git_service import GitService, GitStatus, LogEntry, touched_marks
 from core.services import Services
+from core.workspace.git.service import GitService, GitStatus, LogEntry, touched_marks
 
 LOG_LIMIT = 10
 

@@ -10,10 +10,10 @@ from collections.abc import Awaitable
 
 from nicegui import ui
 
-from components.markdown import Markdown
+from components.common.markdown import Markdown
 from components.workspace.common import blocking, editor_theme, ensure_style, message_of, notify_error, when_shown
-from core.memory import MemoryFile, MemoryService
 from core.services import Services
+from core.workspace.memory import MemoryFile, MemoryService
 
 LEVELS = {"user": "User", "project": "Project", "local": "Local", "parent": "Parent folder", "auto": "Auto memory"}
 LEVEL_COLORS = {"user": "purple", "project": "primary", "local": "teal", "parent": "grey", "auto": "orange"}

@@ -17,7 +17,7 @@ from nicegui import ui
 from components.workspace.common import ensure_style, when_shown
 from core.errors import UserError
 from core.services import Services
-from core.terminal import Terminal
+from core.workspace.terminal import Terminal
 
 SCROLLBACK_LINES = 10_000
 MIN_WIDTH_PX, MIN_HEIGHT_PX = 60, 40  # a hidden tab measures 0 x 0; fitting to it would make a 2-column shell

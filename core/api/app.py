@@ -11,7 +11,7 @@ from fastapi import FastAPI
 
 from core.api import approvals, conversation, files, git, jobs, memory, projects, streams
 from core.api.errors import LimitBody, install_error_handlers
-from core.security_redact import RedactMiddleware
+from core.security.redact import RedactMiddleware
 from core.services import Services
 
 # Up to 20 MB of images travel base64-encoded (4/3 larger), next to a prompt of up to 500,000 characters.

@@ -10,8 +10,8 @@ from fastapi import APIRouter, Query
 
 from core.api.project_scope import ProjectDep, WorkspaceJSON, off_loop
 from core.api.workspace_schemas import ContentMatchOut, DirectoryOut, FileEntryOut, FilePreviewOut, NameMatchOut
-from core.files import FileService, FileServices
 from core.models import Project
+from core.workspace.files.service import FileService, FileServices
 
 router = APIRouter(prefix="/projects/{project_id}/files", tags=["files"], default_response_class=WorkspaceJSON)
 

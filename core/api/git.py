@@ -22,8 +22,8 @@ from core.api.workspace_schemas import (
     GitPaths,
     GitStatusOut,
 )
-from core.git_service import GitService
 from core.models import Project
+from core.workspace.git.service import GitService
 
 router = APIRouter(prefix="/projects/{project_id}/git", tags=["git"], default_response_class=WorkspaceJSON)
 

@@ -12,8 +12,8 @@ from fastapi import APIRouter, Path, status
 from core.api.deps import ServicesDep
 from core.api.project_scope import ProjectDep, WorkspaceJSON, off_loop
 from core.api.workspace_schemas import MemoryFileOut, MemoryFileText, MemoryWrite, RuleCreate
-from core.memory import MemoryService
 from core.models import Project
+from core.workspace.memory import MemoryService
 
 router = APIRouter(prefix="/projects/{project_id}/memory", tags=["memory"], default_response_class=WorkspaceJSON)
 

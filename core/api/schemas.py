@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from core.images import MAX_IMAGES, Image, from_base64
+from core.jobs.images import MAX_IMAGES, Image, from_base64
 from core.models import EFFORT_LEVELS, PERMISSION_MODES, Job, JobMode, JobStatus, Project
 
 JobStatusName = Literal[tuple(s.value for s in JobStatus)]  # type: ignore[valid-type]
@@ -70,7 +70,7 @@ class ImageIn(_Body):
         return from_base64(self.media_type, self.data, self.name)
 
 
-# Room for more than the limit: core.images then names the precise problem.
+# Room for more than the limit: core.jobs.images then names the precise problem.
 ImageList = Annotated[list[ImageIn], Field(max_length=MAX_IMAGES * 5)]
 
 

@@ -12,9 +12,9 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, Field, field_validator
 
 from core.api.schemas import _Body
-from core.files import ContentMatch, Entry, FilePreview, Match
-from core.git_status import GitStatus, LogEntry
-from core.memory import MAX_MEMORY_BYTES, MemoryFile
+from core.workspace.files.service import ContentMatch, Entry, FilePreview, Match
+from core.workspace.git.status import GitStatus, LogEntry
+from core.workspace.memory import MAX_MEMORY_BYTES, MemoryFile
 
 # ----------------------------------------------------------------------------------- files
 

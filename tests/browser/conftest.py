@@ -10,7 +10,7 @@
 
 * ``server`` - the app on 127.0.0.1:<free port>, in an isolated HOME and PROJECTS_ROOT (those of the
   ``claude_env`` fixture), its Claude Code CLIs talking to the test's ``scripted_model``. A
-  ``MainProcess`` (tests/main_process.py): ``.url``, ``.projects_root``, ``.token``, ``.log()``.
+  ``MainProcess`` (tests/support/main_process.py): ``.url``, ``.projects_root``, ``.token``, ``.log()``.
   ``server_factory(env=..., args=...)`` starts one with extra settings (e.g. ``GRACE_PERIOD_SECONDS``),
   or several.
 * ``page`` - a fresh browser context, logged in with the server's printed login URL, and a page on
@@ -37,7 +37,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.main_process import MainProcess, start_main
+from tests.support.main_process import MainProcess, start_main
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [

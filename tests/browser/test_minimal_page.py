@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from tests.scripted_model import text, user_texts
+from tests.support.scripted_model import text, user_texts
 
 pytestmark = pytest.mark.browser
 

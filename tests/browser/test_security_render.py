@@ -29,7 +29,7 @@ from tests.browser.ui_support import (
     new_project_with_job,
     wait_for,
 )
-from tests.scripted_model import text, tool_use
+from tests.support.scripted_model import text, tool_use
 
 # One server per module (see ui_support): each test works in a project of its own.
 server, scripted_model, fresh_model = ui_support.server, ui_support.scripted_model, ui_support.fresh_model

@@ -17,7 +17,7 @@ from tests.browser.ui_support import (
     new_project_with_job,
     wait_for,
 )
-from tests.scripted_model import text, tool_results, tool_use
+from tests.support.scripted_model import text, tool_results, tool_use
 
 QUESTIONS = {"questions": [
     {"question": "Which colour?", "header": "Colour", "multiSelect": False,

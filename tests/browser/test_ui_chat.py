@@ -18,8 +18,8 @@ from tests.browser.ui_support import (
     send_follow_up,
     wait_for,
 )
-from tests.helpers import assistant_texts
-from tests.scripted_model import text, tool_use, user_texts
+from tests.support.helpers import assistant_texts
+from tests.support.scripted_model import text, tool_use, user_texts
 
 # One server per module (see ui_support): each test works in a project of its own.
 server, scripted_model, fresh_model = ui_support.server, ui_support.scripted_model, ui_support.fresh_model

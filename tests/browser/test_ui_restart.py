@@ -9,7 +9,7 @@ import signal
 import pytest
 from playwright.sync_api import expect
 
-from core.session_manager import RESTART_MESSAGE
+from core.jobs.manager import RESTART_MESSAGE
 from tests.browser.conftest import Steps
 from tests.browser.ui_support import (
     TURN_TIMEOUT_MS,
@@ -19,8 +19,8 @@ from tests.browser.ui_support import (
     send_follow_up,
     wait_for,
 )
-from tests.helpers import assistant_texts
-from tests.scripted_model import Response, text, tool_results, tool_use, user_texts
+from tests.support.helpers import assistant_texts
+from tests.support.scripted_model import Response, text, tool_results, tool_use, user_texts
 
 SESSION_PROMPT = "remember that the word is kiwi"
 RUNNING_PROMPT = "run a command, then take your time"

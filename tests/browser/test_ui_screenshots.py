@@ -22,8 +22,8 @@ from playwright.sync_api import expect
 
 from tests.browser.conftest import DEFAULT_TIMEOUT_MS, Steps, click_when_arrived, text_field
 from tests.browser.ui_support import TURN_TIMEOUT_MS, choose_permission_mode, expect_status
-from tests.main_process import ROOT
-from tests.scripted_model import text, thinking, tool_use
+from tests.support.main_process import ROOT
+from tests.support.scripted_model import text, thinking, tool_use
 
 DOCS = ROOT / "docs"
 USAGE = DOCS / "usage.md"

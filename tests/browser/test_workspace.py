@@ -19,7 +19,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import text_field
-from tests.scripted_model import text, tool_use, user_texts
+from tests.support.scripted_model import text, tool_use, user_texts
 
 pytestmark = pytest.mark.browser
 

@@ -29,8 +29,8 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import _add_diagnostics, text_field
-from tests.main_process import MainProcess, child_environment, start_main
-from tests.scripted_model import LEAKY_ENV, ScriptedModel, offline_cli_env
+from tests.support.main_process import MainProcess, child_environment, start_main
+from tests.support.scripted_model import LEAKY_ENV, ScriptedModel, offline_cli_env
 
 # A turn runs the real CLI on a loaded 2-core machine: be generous.
 TURN_TIMEOUT_MS = 45_000

@@ -6,7 +6,7 @@ from nicegui import ui
 
 from components.chat import fmt
 from components.chat.tools.base import Input, ToolRenderer, caption_result, plain_result
-from components.markdown import Markdown
+from components.common.markdown import Markdown
 
 
 def questions(tool_input: Input) -> list[dict]:

@@ -9,7 +9,7 @@ from nicegui import ui
 
 from components.chat.output import output
 from components.chat.tools.base import Input, ToolRenderer, caption_result
-from components.diff_text import diff_stats
+from components.common.diff_text import diff_stats
 
 DIFF_PREVIEW_LINES = 40
 MAX_DIFF_CHARS = 200_000  # difflib is quadratic in the worst case; huge edits get sizes, not a diff

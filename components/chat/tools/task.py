@@ -7,7 +7,7 @@ from nicegui import ui
 from components.chat import fmt
 from components.chat.output import full_view_button, preview
 from components.chat.tools.base import Input, ToolRenderer
-from components.markdown import Markdown
+from components.common.markdown import Markdown
 
 
 def _summary(tool_input: Input) -> str:

@@ -1,0 +1,1 @@
+"""Pieces every area uses: formatting, diffs, live refresh, safe markdown."""

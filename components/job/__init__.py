@@ -1,0 +1,1 @@
+"""A job's own controls: its header, the job list, the composer."""

@@ -1,0 +1,209 @@
+"""A job's title bar: name (rename), status, mode, grace countdown, and the controls its state allows."""
+
+from __future__ import annotations
+
+from nicegui import ui
+
+from components.common.format import cost, countdown, status_color, status_label, text_of_input
+from components.common.live_refresh import refresh_on_notices
+from core.errors import UserError
+from core.models import EFFORT_LEVELS, PERMISSION_MODES
+from core.services import Services
+
+# (label, icon, handler method, test id, colour), in the order they show.
+CONTROLS = (
+    ("Stop", "stop", "stop", "stop", "negative"),
+    ("Complete now", "done", "complete", "complete-now", "primary"),
+    ("Pin as session", "push_pin", "pin", "pin", "primary"),
+    ("Close session", "logout", "complete", "close-session", "primary"),
+    ("Resume as session", "play_arrow", "resume", "resume-session", "primary"),
+    ("Retry", "replay", "retry", "retry", "primary"),
+    ("Restore", "unarchive", "restore", "restore", "primary"),
+    ("Archive", "archive", "archive", "archive", "grey"),
+)
+
+
+class JobHeader:
+    def __init__(self, services: Services, job_id: str) -> None:
+        self.services = services
+        self.job_id = job_id
+        self.box = ui.column().classes("w-full gap-1")
+        self._shown: tuple | None = None
+        self._settings_shown: tuple | None = None
+        self.render()
+        refresh_on_notices(services.hub, self.render,
+                           lambda n: n.get("kind") == "job" and n["job"]["id"] == job_id)
+        self._countdown_timer = ui.timer(1.0, self._tick)
+
+    @property
+    def job(self):
+        return self.services.jobs.get(self.job_id)
+
+    def render(self) -> None:
+        # The parts change in place: a job's notices arrive several times a turn, and a redraw would close
+        # the Settings menu under the user's hands. The controls are rebuilt only when which ones apply,
+        # or the settings they show, change.
+        job = self.job
+        live = self.services.jobs.is_live(job.id)
+        if self._shown is None:
+            self._build(job)
+        parent = self.services.jobs.jobs.get(job.parent_job_id or "")
+        shown = (job.name, status_label(job.to_dict(), live), job.status, job.mode, job.cost_usd, job.error,
+                 parent and (parent.id, parent.name))
+        if shown != self._shown:
+            self._shown = shown
+            self.name.set_text(job.name)
+            self.status.set_text(shown[1])
+            self.status.props(f"color={status_color(job.status)}")
+            self.session_chip.set_visibility(job.mode == "session")
+            self.cost.set_text(cost(job.cost_usd))
+            self.error.set_text(job.error or "")
+            self.error.set_visibility(bool(job.error))
+            self.parent_link.set_visibility(parent is not None)
+            if parent is not None:
+                self.parent_link.set_text(f"Forked from: {parent.name}")
+                self.parent_link.props(f"href=/job/{parent.id}")
+        allowed = self._allowed_controls(job, live)
+        for testid, button in self._buttons.items():
+            button.set_visibility(testid in allowed)
+        settings = (job.model, job.permission_mode, job.thinking_tokens, job.effort)
+        if settings != self._settings_shown:  # changed elsewhere (another window, the API): show the new values
+            self._settings_shown = settings
+            self.model.value, self.mode.value = job.model or "", job.permission_mode
+            self.thinking.value, self.effort.value = job.thinking_tokens, job.effort or ""
+        self._tick()
+
+    def _build(self, job) -> None:
+        with self.box:
+            with ui.row().classes("w-full items-center no-wrap gap-2"):
+                with ui.link(target=f"/project/{job.project_id}").classes("ccs-phone-only no-underline").props(
+                        "data-testid=back-to-jobs aria-label='Back to the jobs'"):
+                    ui.icon("arrow_back", size="sm")
+                self.name = ui.label().classes("text-h6 ellipsis cursor-pointer").props("data-testid=job-name")
+                self.name.on("click", self.open_rename)
+                self.status = ui.badge().props("data-testid=job-status")
+                self.session_chip = ui.chip("session", icon="push_pin").props("dense outline data-testid=mode-session")
+                self.countdown = ui.label("").classes("text-caption text-grey whitespace-nowrap").props(
+                    "data-testid=grace")
+                ui.space()
+                self.cost = ui.label().classes("text-caption text-grey").props("data-testid=job-cost")
+            self.parent_link = ui.link("", "/").classes("text-caption").props("data-testid=parent-link")
+            self.error = ui.label().classes("text-negative text-caption").props("data-testid=job-error")
+            # Every control exists from the start and shows when the job's state allows it: a state change
+            # then only flips visibilities, and never closes the Settings menu under the user's hands.
+            with ui.row().classes("gap-1 ccs-controls"):
+                self._buttons = {
+                    testid: ui.button(label, icon=icon, on_click=getattr(self, method)).props(
+                        f"dense outline color={color} data-testid={testid}")
+                    for label, icon, method, testid, color in CONTROLS}
+                self._settings_menu()
+
+    @staticmethod
+    def _allowed_controls(job, live: bool) -> set[str]:
+        """The controls the job's state allows, by test id."""
+        status = job.status
+        allowed = {"restore" if status == "archived" else "archive"}
+        if status in ("running", "queued"):
+            allowed.add("stop")
+        if live and status == "idle" and job.mode == "job":
+            allowed.add("complete-now")
+        if live and status in ("idle", "running") and job.mode == "job":
+            allowed.add("pin")
+        if status == "idle" and job.mode == "session":
+            allowed.add("close-session")
+        if job.finished and job.session_id:
+            allowed.add("resume-session")
+        if status == "failed" and not job.session_id:
+            allowed.add("retry")
+        return allowed
+
+    def _settings_menu(self) -> None:
+        with ui.button("Settings", icon="tune").props("dense outline color=grey data-testid=job-settings"):
+            with ui.menu().props("auto-close=false"), ui.column().classes("q-pa-md gap-2 w-72"):
+                self.model = model = ui.input("Model").props("dense clearable")
+                self.mode = mode = ui.select(list(PERMISSION_MODES), label="Permission mode")
+                self.thinking = thinking = ui.number("Thinking tokens (0 = off)", min=0, step=1024)
+                self.effort = effort = ui.select([""] + list(EFFORT_LEVELS), label="Effort")
+
+                async def save() -> None:
+                    name, tokens = text_of_input(model).strip(), thinking.value
+                    if not isinstance(tokens, int | float) or tokens < 0:  # cleared (or not a number at all)
+                        tokens = None
+                    clear = tuple(k for k, v in (("model", name), ("effort", effort.value)) if not v)
+                    try:
+                        await self.services.jobs.update_settings(
+                            self.job_id, model=name or None, permission_mode=mode.value,
+                            thinking_tokens=int(tokens) if tokens is not None else None,
+                            effort=effort.value or None, clear=clear)
+                    except UserError as exc:
+                        with self.box:
+                            ui.notify(str(exc), type="negative")
+                        return
+                    with self.box:
+                        ui.notify("Settings saved; they apply from the next turn.")
+
+                ui.button("Save", on_click=save).props("dense")
+
+    def _tick(self) -> None:
+        job = self.services.jobs.jobs.get(self.job_id)
+        if job is None:
+            return
+        left = countdown(job.grace_deadline)
+        self.countdown.set_text(f"completes in {left}" if left else "")
+
+    async def _act(self, action, done: str | None = None) -> None:
+        # After an await the clicked button may be gone (the header redraws on the job's changes): speak
+        # through the header's box, which lives as long as the page.
+        try:
+            result = action()
+            if hasattr(result, "__await__"):
+                await result
+        except UserError as exc:
+            with self.box:
+                ui.notify(str(exc), type="negative")
+            return
+        with self.box:
+            if done:
+                ui.notify(done)
+        self.render()
+
+    async def stop(self) -> None:
+        await self._act(lambda: self.services.jobs.stop(self.job_id), "Stopping the current turn.")
+
+    async def complete(self) -> None:
+        await self._act(lambda: self.services.jobs.complete(self.job_id))
+
+    async def pin(self) -> None:
+        await self._act(lambda: self.services.jobs.pin(self.job_id), "Pinned: this job stays open as a session.")
+
+    async def resume(self) -> None:
+        await self._act(lambda: self.services.jobs.resume_session(self.job_id))
+
+    async def retry(self) -> None:
+        await self._act(lambda: self.services.jobs.retry(self.job_id), "Sent the prompt again.")
+
+    async def archive(self) -> None:
+        await self._act(lambda: self.services.jobs.archive(self.job_id), "Archived.")
+
+    async def restore(self) -> None:
+        await self._act(lambda: self.services.jobs.restore(self.job_id), "Restored.")
+
+    def open_rename(self) -> None:
+        with ui.dialog() as dialog, ui.card().classes("w-96"):
+            name = ui.input("Job name", value=self.job.name).props("autofocus data-testid=rename-input").classes(
+                "w-full")
+
+            def save() -> None:
+                try:
+                    self.services.jobs.rename(self.job_id, name.value or "")
+                except UserError as exc:
+                    ui.notify(str(exc), type="negative")
+                    return
+                dialog.close()
+                self.render()
+
+            name.on("keydown.enter", save)
+            with ui.row().classes("w-full justify-end"):
+                ui.button("Cancel", on_click=dialog.close).props("flat")
+                ui.button("Rename", on_click=save).props("data-testid=rename-save")
+        dialog.open()

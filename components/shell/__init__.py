@@ -1,0 +1,1 @@
+"""The frame around every page: sidebar, palette, notifications, approvals badge, banners."""

@@ -1,0 +1,1 @@
+"""What a project's panels work on: files, git, memory, cron, the terminal (spec G)."""

@@ -1,0 +1,1 @@
+"""Git for a project: the service and the status model (spec G3)."""

@@ -1,0 +1,276 @@
+"""The git panel's domain (spec G3), through GitPython's git command wrapper.
+
+Every method blocks on a git subprocess: async callers use `asyncio.to_thread`.
+Mutating calls are serialised per service so two clicks cannot race for
+`.git/index.lock`. Every path argument goes through `resolve_in` (spec J3).
+
+A project counts as a repository only when it is a work tree's top level:
+PROJECTS_ROOT may itself sit inside a checkout (the server's own), and the
+panel must never stage or discard in that enclosing repository.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path, PurePosixPath
+from typing import ClassVar
+
+from git import Repo
+from git.exc import GitCommandError, GitCommandNotFound, InvalidGitRepositoryError, NoSuchPathError
+
+from core.errors import Conflict, NotFound, UserError
+from core.workspace.git.status import GitStatus, LogEntry, parse_status, touched_marks
+from core.workspace.paths import resolve_in
+
+__all__ = ["GitService", "GitStatus", "LogEntry", "touched_marks"]
+
+NETWORK_TIMEOUT_S = 120.0  # push and pull: a dead remote must not hold a worker forever
+MAX_DIFF_CHARS = 1_000_000
+MAX_UNTRACKED_DIFF_BYTES = 1_000_000
+MAX_UNTRACKED_DIFF_FILES = 50
+# No prompts (a server has nobody at its terminal), no editors, no pagers, stable English messages.
+_ENV = {"GIT_TERMINAL_PROMPT": "0", "GIT_EDITOR": "true", "GIT_PAGER": "cat", "GIT_ASKPASS": "",
+        "SSH_ASKPASS": "", "LC_ALL": "C", "LANGUAGE": "C"}
+_FIELD, _RECORD = "\x1f", "\x1e"
+
+
+class GitService:
+    _shared: ClassVar[dict[str, GitService]] = {}
+    _shared_lock: ClassVar[threading.Lock] = threading.Lock()
+
+    def __init__(self, project_path: str | os.PathLike[str]) -> None:
+        self.root = Path(project_path).resolve()
+        self._lock = threading.Lock()
+
+    @classmethod
+    def shared(cls, project_path: str | os.PathLike[str]) -> GitService:
+        """The server's one service per repository: its lock serialises writes from every page and API client."""
+        key = str(Path(project_path).resolve())
+        with cls._shared_lock:
+            service = cls._shared.get(key)
+            if service is None:
+                service = cls._shared[key] = cls(key)
+            return service
+
+    # ----------------------------------------------------------------- plumbing
+
+    def is_repo(self) -> bool:
+        """True when the project folder is a work tree's top level (NotFound if the folder is gone)."""
+        try:
+            self._open().close()
+        except NotFound:
+            raise
+        except UserError:
+            return False
+        return True
+
+    def _open(self) -> Repo:
+        if not self.root.is_dir():
+            raise NotFound(f"Project directory {self.root} does not exist.")
+        if (self.root / ".git").exists():  # GitPython alone would accept a folder inside a repository
+            try:
+                return Repo(self.root)
+            except (InvalidGitRepositoryError, NoSuchPathError):
+                pass
+        raise _not_a_repository(self.root)
+
+    def _git(self, *args: str, timeout: float | None = None, ok: tuple[int, ...] = (0,),
+             strip: bool = True) -> tuple[int, str, str]:
+        """(exit code, stdout, stderr) of `git args`; any other exit code becomes a UserError with git's words."""
+        repo = self._open()
+        # Literal pathspecs: a file named 'a*.txt' must not stage every a-something.txt.
+        command = ["git", "--literal-pathspecs", "-c", "core.quotePath=false", *args]
+        name = next(arg for arg in args if not arg.startswith("-"))
+        try:
+            # A new session has no controlling terminal: ssh cannot stop to ask for a passphrase.
+            code, out, err = repo.git.execute(command, with_extended_output=True, with_exceptions=False,
+                                              env=_ENV, kill_after_timeout=timeout, strip_newline_in_stdout=strip,
+                                              start_new_session=True)
+        except GitCommandNotFound:
+            raise UserError("git is not installed on the server.") from None
+        except GitCommandError as exc:  # GitPython's own failures (a git that cannot start, say)
+            raise UserError(f"git {name} failed: {_message(str(exc.stderr or exc))}") from None
+        finally:
+            repo.close()
+        if code not in ok:
+            if timeout is not None and err.startswith("Timeout:"):  # GitPython's words for its own kill
+                raise UserError(f"git {name} gave no answer within {timeout:.0f} s and was stopped; "
+                                "is the remote reachable?")
+            raise UserError(f"git {name} failed: {_message(err or out) or f'exit code {code}'}")
+        return code, out, err
+
+    def _paths(self, paths: list[str] | tuple[str, ...]) -> list[str]:
+        """Confined, normalised relative paths; the literal path, not its symlink target, is what git knows."""
+        if isinstance(paths, str) or not paths:
+            raise UserError("Give at least one file (a list of paths relative to the project).")
+        result = []
+        for path in paths:
+            try:
+                target = resolve_in(self.root, path)
+            except RuntimeError:  # Path.resolve on a symlink loop (Python 3.11)
+                raise UserError(f"{path!r} is a loop of symbolic links.") from None
+            if target == self.root:
+                raise UserError("Give files or folders inside the project, not the project itself.")
+            result.append(PurePosixPath(path).as_posix())
+        return result
+
+    def _repo_status(self) -> GitStatus:
+        """The status, for actions that need a repository: they say so rather than find nothing to do."""
+        status = self.status()
+        if not status.is_repo:
+            raise _not_a_repository(self.root)
+        return status
+
+    def _has_commits(self) -> bool:
+        return self._git("rev-parse", "--verify", "-q", "HEAD", ok=(0, 1))[0] == 0
+
+    # ----------------------------------------------------------------- reading
+
+    def status(self) -> GitStatus:
+        if not self.is_repo():
+            return GitStatus(root=str(self.root), is_repo=False)
+        # --no-optional-locks: a status refresh must not take index.lock from a running `git commit`.
+        _, out, _ = self._git("--no-optional-locks", "status", "--porcelain=v2", "--branch", "-z",
+                              "--untracked-files=all")
+        return parse_status(str(self.root), out)
+
+    def diff(self, path: str, staged: bool = False) -> str:
+        """The unified diff of one file; an untracked file shows as entirely added."""
+        (relative,) = self._paths([path])
+        if staged:
+            text = self._git("diff", "--cached", "--no-color", "--no-ext-diff", "--", relative, strip=False)[1]
+        elif self._is_untracked(relative):
+            text = self._untracked_diff(relative)
+        else:
+            text = self._git("diff", "--no-color", "--no-ext-diff", "--", relative, strip=False)[1]
+        if len(text) > MAX_DIFF_CHARS:
+            text = text[:MAX_DIFF_CHARS] + f"\n... diff cut at {MAX_DIFF_CHARS:,} characters\n"
+        return text
+
+    def _is_untracked(self, relative: str) -> bool:
+        out = self._git("ls-files", "--others", "--exclude-standard", "-z", "--", relative)[1]
+        return bool(out.strip("\0"))
+
+    def _untracked_diff(self, relative: str) -> str:
+        """Each untracked file under `relative` (a file or a folder) against /dev/null."""
+        listed = self._git("ls-files", "--others", "--exclude-standard", "-z", "--", relative)[1]
+        parts = []
+        for file in [f for f in listed.split("\0") if f][:MAX_UNTRACKED_DIFF_FILES]:
+            size = (self.root / file).stat().st_size
+            if size > MAX_UNTRACKED_DIFF_BYTES:
+                parts.append(f"new file {file}: {size:,} bytes, too large to show\n")
+            else:  # --no-index exits 1 when the files differ, which here is always
+                parts.append(self._git("diff", "--no-index", "--no-color", "--no-ext-diff", "--", os.devnull, file,
+                                       ok=(0, 1), strip=False)[1])
+        return "".join(parts)
+
+    def log(self, limit: int = 20) -> list[LogEntry]:
+        if not self._has_commits():
+            return []
+        fmt = _FIELD.join(("%H", "%h", "%an", "%ae", "%aI", "%s")) + _RECORD
+        out = self._git("log", f"-n{max(1, min(limit, 1000))}", f"--format={fmt}")[1]
+        return [LogEntry(*record.strip("\n").split(_FIELD, 5)) for record in out.split(_RECORD) if record.strip()]
+
+    # ----------------------------------------------------------------- changing
+
+    def init(self) -> GitStatus:
+        """`git init` for a project that is not a repository yet."""
+        if not self.root.is_dir():
+            raise NotFound(f"Project directory {self.root} does not exist.")
+        with self._lock:
+            if self.is_repo():
+                raise Conflict(f"{self.root.name} is already a git repository.")
+            Repo.init(self.root).close()
+        return self.status()
+
+    def stage(self, paths: list[str]) -> None:
+        relative = self._paths(paths)
+        with self._lock:
+            self._git("add", "-A", "--", *relative)  # -A: a deleted file's removal is staged too
+
+    def stage_all(self) -> None:
+        with self._lock:
+            self._git("add", "-A")
+
+    def unstage(self, paths: list[str]) -> None:
+        relative = self._paths(paths)
+        with self._lock:
+            if self._has_commits():
+                self._git("restore", "--staged", "--", *relative)
+            else:  # nothing to restore from before the first commit: take the paths out of the index
+                self._git("rm", "--cached", "-r", "-q", "--ignore-unmatch", "--", *relative)
+
+    def discard(self, paths: list[str]) -> None:
+        """Throw away unstaged changes: tracked files go back to their staged (or committed) content,
+        untracked files and folders are deleted. Staged changes stay. The UI asks first."""
+        relative = self._paths(paths)
+        with self._lock:
+            status = self._repo_status()
+            changed = [c.path for c in status.modified]
+            untracked = [c.path for c in status.untracked]
+            restore = [p for p in relative if _covers(p, changed)]
+            clean = [p for p in relative if _covers(p, untracked)]
+            nothing = [p for p in relative if p not in restore and p not in clean]
+            if nothing:
+                raise UserError(f"No unstaged changes to discard in {', '.join(nothing)}.")
+            if restore:
+                self._git("checkout", "--", *restore)  # from the index; works before the first commit too
+            if clean:
+                self._git("clean", "-f", "-d", "-q", "--", *clean)  # never -x: ignored files are not ours
+
+    def commit(self, message: str) -> str:
+        """Commit what is staged; returns the new commit's sha."""
+        message = (message or "").strip()
+        if not message:
+            raise UserError("A commit needs a message.")
+        if "\x00" in message:  # a command line cannot carry it
+            raise UserError("A commit message cannot contain NUL characters.")
+        with self._lock:
+            if not self._repo_status().staged:
+                raise UserError("Nothing is staged: stage the changes to commit first.")
+            self._git("commit", "-q", "-m", message)
+            return self._git("rev-parse", "HEAD")[1].strip()
+
+    def push(self) -> str:
+        """Push the current branch; a branch without upstream is pushed to the only (or origin) remote."""
+        with self._lock:
+            remotes = self._git("remote")[1].split()
+            if not remotes:
+                raise UserError("This repository has no remote to push to. Add one first, for example "
+                                "`git remote add origin <url>` in the terminal.")
+            status = self.status()
+            args = ["push"]
+            if status.upstream is None and status.branch is not None:
+                remote = "origin" if "origin" in remotes else remotes[0] if len(remotes) == 1 else None
+                if remote is not None:
+                    args += ["--set-upstream", remote, "HEAD"]
+            _, out, err = self._git(*args, timeout=NETWORK_TIMEOUT_S)
+            return _combined(out, err)
+
+    def pull(self) -> str:
+        with self._lock:
+            # --no-edit: a merge commit must not wait for an editor nobody sees.
+            _, out, err = self._git("pull", "--no-edit", timeout=NETWORK_TIMEOUT_S)
+            return _combined(out, err)
+
+
+def _not_a_repository(root: Path) -> UserError:
+    return UserError(f"{root.name} is not a git repository; initialise one first.")
+
+
+def _covers(path: str, changed: list[str]) -> bool:
+    prefix = path.rstrip("/") + "/"
+    return any(c == path or c.startswith(prefix) for c in changed)
+
+
+def _combined(out: str, err: str) -> str:
+    return "\n".join(part for part in (out.strip(), err.strip()) if part)
+
+
+def _message(text: str) -> str:
+    """git's own words without GitPython's quoting and the 'fatal: ' prefixes."""
+    text = text.strip().strip("'").strip()
+    lines = [line.strip().removeprefix("stderr: ").removeprefix("fatal: ").removeprefix("error: ")
+             for line in text.splitlines() if line.strip()]
+    return "\n".join(lines)

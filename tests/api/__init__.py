@@ -1,0 +1,1 @@
+"""The HTTP API, served by uvicorn behind the security gate."""

@@ -1,0 +1,1 @@
+"""The domain end to end, in-process, against the real CLI and the scripted model."""

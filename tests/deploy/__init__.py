@@ -1,0 +1,1 @@
+"""Packaging, deployment configs behind real proxies, and the benches' smoke run."""

@@ -1,0 +1,1 @@
+"""Attacks against the real server, and the security pieces on their own."""

@@ -1,0 +1,1 @@
+"""Components in-process (NiceGUI's user fixture) and the page's static assets."""
