@@ -14,8 +14,8 @@ from core.projects import ProjectService
 from core.security.redact import Redactor
 from core.settings import Settings
 from core.workspace.cron import CronService
-from core.workspace.files.service import FileServices
 from core.workspace.terminal import TerminalManager
+from core.workspace.workspaces import Workspaces
 from storage.event_log import EventLogStore
 from storage.state_store import StateStore
 
@@ -33,11 +33,13 @@ class Services:
     terminals: TerminalManager = field(default_factory=TerminalManager)
     cron: CronService = field(init=False)
     importer: SessionImporter = field(init=False)
+    workspaces: Workspaces = field(init=False)
 
     def __post_init__(self) -> None:
-        # One of each, for the server's life: they keep incremental state about every job.
+        # One of each, for the server's life: they keep incremental state about every job or project.
         self.cron = CronService(self)
         self.importer = SessionImporter(self)
+        self.workspaces = Workspaces(self)
 
     @classmethod
     def create(cls, settings: Settings) -> Services:
@@ -72,11 +74,9 @@ class Services:
 
     def file_completer(self, project_id: str):
         """`@` completion for the composer: fuzzy project file paths from the project's file index."""
-        directory = self.projects.directory(project_id)
-
         def complete(query: str) -> list[str]:
             try:
-                return FileServices.shared().get(directory).complete(query, 8)
+                return self.workspaces.files(project_id).complete(query, 8)
             except UserError:  # the folder went away: nothing to complete
                 return []
 
@@ -84,6 +84,6 @@ class Services:
 
     async def shutdown(self) -> None:
         await self.terminals.close_all()
-        FileServices.shared().close_all()
+        self.workspaces.close_all()
         await self.jobs.shutdown()
 

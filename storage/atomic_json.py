@@ -50,11 +50,12 @@ def fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
-def write_atomic(path: Path, payload: bytes, durable: bool = True) -> None:
+def write_atomic(path: Path, payload: bytes, durable: bool = True, mode: int | None = None) -> None:
     """Replace *path* with *payload*: temp file, fsync, rename, fsync directory.
 
     With durable=False the fsyncs are skipped: the replacement is still atomic and
     survives the process being killed (the data is in the OS), only not a power cut.
+    The new file is readable by this user only (mkstemp's 0600) unless `mode` says otherwise.
     """
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=_TMP_SUFFIX, dir=path.parent)
     try:
@@ -63,6 +64,8 @@ def write_atomic(path: Path, payload: bytes, durable: bool = True) -> None:
             f.flush()
             if durable:
                 os.fsync(f.fileno())
+        if mode is not None:
+            os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):

@@ -8,13 +8,6 @@ from typing import Any
 from nicegui import ui
 
 _BACKTICK_RUN = re.compile(r"`{3,}")
-_EXTENSION_LANGUAGE = {
-    "py": "python", "js": "javascript", "mjs": "javascript", "ts": "typescript", "tsx": "tsx", "jsx": "jsx",
-    "json": "json", "md": "markdown", "sh": "bash", "bash": "bash", "zsh": "bash", "yml": "yaml", "yaml": "yaml",
-    "toml": "toml", "html": "html", "css": "css", "rs": "rust", "go": "go", "java": "java", "c": "c", "h": "c",
-    "cpp": "cpp", "hpp": "cpp", "rb": "ruby", "sql": "sql", "ini": "ini", "cfg": "ini", "xml": "xml",
-    "kt": "kotlin", "swift": "swift", "php": "php", "lua": "lua", "r": "r", "dockerfile": "docker",
-}
 
 
 def tag(element: ui.element, testid: str, **attrs: str) -> ui.element:
@@ -48,13 +41,6 @@ def fenced(text: str, language: str = "") -> str:
     longest = max((len(m.group(0)) for m in _BACKTICK_RUN.finditer(text)), default=2)
     fence = "`" * max(3, longest + 1)
     return f"{fence}{language}\n{text}\n{fence}"
-
-
-def language_for(path: str) -> str:
-    name = path.rsplit("/", 1)[-1].lower()
-    if name == "dockerfile":
-        return "docker"
-    return _EXTENSION_LANGUAGE.get(name.rsplit(".", 1)[-1], "") if "." in name else ""
 
 
 def tokens(count: Any) -> str:

@@ -6,6 +6,7 @@ from nicegui import ui
 
 from components.common.format import cost, countdown, status_color, status_label, text_of_input
 from components.common.live_refresh import refresh_on_notices
+from components.common.rename_dialog import open_rename_dialog
 from core.errors import UserError
 from core.models import EFFORT_LEVELS, PERMISSION_MODES
 from core.services import Services
@@ -189,21 +190,5 @@ class JobHeader:
         await self._act(lambda: self.services.jobs.restore(self.job_id), "Restored.")
 
     def open_rename(self) -> None:
-        with ui.dialog() as dialog, ui.card().classes("w-96"):
-            name = ui.input("Job name", value=self.job.name).props("autofocus data-testid=rename-input").classes(
-                "w-full")
-
-            def save() -> None:
-                try:
-                    self.services.jobs.rename(self.job_id, name.value or "")
-                except UserError as exc:
-                    ui.notify(str(exc), type="negative")
-                    return
-                dialog.close()
-                self.render()
-
-            name.on("keydown.enter", save)
-            with ui.row().classes("w-full justify-end"):
-                ui.button("Cancel", on_click=dialog.close).props("flat")
-                ui.button("Rename", on_click=save).props("data-testid=rename-save")
-        dialog.open()
+        open_rename_dialog("Job name", self.job.name, lambda name: self.services.jobs.rename(self.job_id, name),
+                           self.render)

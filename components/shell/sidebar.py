@@ -6,6 +6,7 @@ from nicegui import ui
 
 from components.common.format import status_color, status_label
 from components.common.live_refresh import refresh_on_notices
+from components.common.rename_dialog import open_rename_dialog
 from core.errors import UserError
 from core.services import Services
 
@@ -144,24 +145,8 @@ class ProjectSidebar:
         dialog.open()
 
     def open_rename(self, project) -> None:
-        with ui.dialog() as dialog, ui.card().classes("w-96"):
-            name = ui.input("Project name", value=project.name).props("autofocus").classes("w-full")
-            error = ui.label("").classes("text-negative")
-
-            def save() -> None:
-                try:
-                    self.services.projects.rename(project.id, name.value or "")
-                except UserError as exc:
-                    error.set_text(str(exc))
-                    return
-                dialog.close()
-                self.render()
-
-            name.on("keydown.enter", save)
-            with ui.row().classes("w-full justify-end"):
-                ui.button("Cancel", on_click=dialog.close).props("flat")
-                ui.button("Rename", on_click=save)
-        dialog.open()
+        open_rename_dialog("Project name", project.name,
+                           lambda name: self.services.projects.rename(project.id, name), self.render)
 
     async def _archive(self, project_id: str) -> None:
         await self.services.archive_project(project_id)

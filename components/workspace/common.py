@@ -10,7 +10,7 @@ from typing import Any
 
 from nicegui import app, background_tasks, run, ui
 
-from core.errors import UserError
+from core.errors import UserError, describe_os_error
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +65,7 @@ def message_of(exc: BaseException) -> str:
     if isinstance(exc, UserError):
         return str(exc)
     if isinstance(exc, OSError):
-        return f"{exc.strerror or exc.__class__.__name__}: {exc.filename or ''}".strip(": ")
+        return describe_os_error(exc)
     log.exception("workspace panel failed", exc_info=exc)
     return f"Unexpected error: {exc.__class__.__name__}: {exc}"
 

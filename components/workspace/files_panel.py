@@ -11,13 +11,14 @@ from components.workspace.file_preview import FilePreviewView
 from components.workspace.file_search_view import FileSearchView
 from components.workspace.file_tree import FileTree
 from core.services import Services
-from core.workspace.files.service import FileService, FileServices
+from core.workspace.files.service import FileService
 
 
 class FilesPanel:
     def __init__(self, services: Services, project_id: str, job_id: str | None = None) -> None:
         ensure_style()
-        self.root_path = services.projects.get(project_id).path
+        self.services = services
+        self.project_id = project_id
         self.service: FileService | None = None
         self.tree: FileTree | None = None
         self.search: FileSearchView | None = None
@@ -40,7 +41,7 @@ class FilesPanel:
     async def _load(self) -> None:
         try:
             # The first use of a project builds its file index (in the background): not on the event loop.
-            self.service = await blocking(FileServices.shared().get, self.root_path)
+            self.service = await blocking(self.services.workspaces.files, self.project_id)
         except Exception as exc:
             with self.left:
                 ui.label(message_of(exc)).classes("ws-error").props("data-testid=files-error")

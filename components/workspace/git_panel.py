@@ -19,7 +19,7 @@ from components.workspace.git_changes import ChangeActions, render_groups
 from components.workspace.git_diff import diff_html
 from core.errors import UserError
 from core.services import Services
-from core.workspace.git.service import GitService, GitStatus, LogEntry, touched_marks
+from core.workspace.git.service import GitStatus, LogEntry, touched_marks
 
 LOG_LIMIT = 10
 
@@ -29,7 +29,7 @@ class GitPanel:
         ensure_style()
         self.services = services
         self.job_id = job_id
-        self.git = GitService.shared(services.projects.get(project_id).path)  # shared with the API
+        self.git = services.workspaces.git(project_id)  # shared with the API
         self.status: GitStatus | None = None
         self.selected: tuple[str, bool] | None = None  # the file (and side) whose diff is shown
         self._refreshing = asyncio.Lock()

@@ -70,7 +70,7 @@ class MemoriesPanel:
 
     async def _load(self) -> None:
         try:
-            self.memory = await blocking(MemoryService.for_project, self.services, self.project_id)
+            self.memory = await blocking(self.services.workspaces.memory, self.project_id)
         except Exception as exc:
             with self.listing:
                 ui.label(message_of(exc)).classes("ws-error")

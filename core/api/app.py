@@ -3,6 +3,9 @@
 A sub-app rather than routes on NiceGUI's app: it keeps its own JSON error
 handlers (NiceGUI answers unknown paths with an HTML page) and its own OpenAPI
 document, which then lists only the API (served at <prefix>/api/docs).
+
+It is always served behind `core.security.stack.secured` (the login, Host and
+Origin checks, the body limits), as everything else the server answers is.
 """
 
 from __future__ import annotations
@@ -10,12 +13,9 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from core.api import approvals, conversation, files, git, jobs, memory, projects, streams
-from core.api.errors import LimitBody, install_error_handlers
+from core.api.errors import install_error_handlers
 from core.security.redact import RedactMiddleware
 from core.services import Services
-
-# Up to 20 MB of images travel base64-encoded (4/3 larger), next to a prompt of up to 500,000 characters.
-MAX_BODY_BYTES = 40 * 2**20
 
 DESCRIPTION = """Everything the web UI does with projects, jobs, approvals and project files, git and memory.
 
@@ -27,7 +27,7 @@ See docs/api.md for examples.
 """
 
 
-def create_api(services: Services, *, heartbeat_s: float = 15.0, max_body_bytes: int = MAX_BODY_BYTES) -> FastAPI:
+def create_api(services: Services, *, heartbeat_s: float = 15.0) -> FastAPI:
     """The API app; mount it with `app.mount("/api", create_api(services))`.
 
     It starts nothing itself: the host starts and stops `services` with its own lifespan.
@@ -39,7 +39,6 @@ def create_api(services: Services, *, heartbeat_s: float = 15.0, max_body_bytes:
     install_error_handlers(api)
     for module in (projects, jobs, conversation, approvals, streams, files, git, memory):
         api.include_router(module.router)
-    api.add_middleware(LimitBody, max_bytes=max_body_bytes)
-    # Also here, not only around the whole app: an embedding host may mount the API alone.
+    # Also here, not only around NiceGUI's app: the API's bodies are masked however it is mounted.
     api.add_middleware(RedactMiddleware, redactor=services.redactor)
     return api

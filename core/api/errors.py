@@ -15,7 +15,6 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from core.errors import UserError
 
@@ -74,36 +73,3 @@ def install_error_handlers(api: FastAPI) -> None:
     async def _bug(request: Request, exc: Exception) -> JSONResponse:
         log.exception("API %s %s failed", request.method, request.url.path[:200])
         return error(500, "Internal server error; the details are in the server log.")
-
-
-class LimitBody:
-    """Refuses request bodies over `max_bytes` with a JSON 413, before they are held in memory.
-
-    (FastAPI's own `max_body_size` answers in plain text when Content-Length is too big.)
-    """
-
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
-        self.app = app
-        self.max_bytes = max_bytes
-        self.detail = f"The request body is over the {max_bytes // 2**20} MiB limit."
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        declared = dict(scope["headers"]).get(b"content-length", b"")
-        if declared.isdigit() and int(declared) > self.max_bytes:
-            await error(413, self.detail)(scope, receive, send)
-            return
-        total = 0
-
-        async def counting_receive() -> Message:
-            nonlocal total
-            message = await receive()
-            if message["type"] == "http.request":
-                total += len(message.get("body", b""))
-                if total > self.max_bytes:  # a chunked body gives no length up front
-                    raise HTTPException(413, self.detail)
-            return message
-
-        await self.app(scope, counting_receive, send)

@@ -8,10 +8,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Query
 
-from core.api.project_scope import ProjectDep, WorkspaceJSON, off_loop
+from core.api.project_scope import FilesDep, WorkspaceJSON, off_loop
 from core.api.workspace_schemas import ContentMatchOut, DirectoryOut, FileEntryOut, FilePreviewOut, NameMatchOut
-from core.models import Project
-from core.workspace.files.service import FileService, FileServices
 
 router = APIRouter(prefix="/projects/{project_id}/files", tags=["files"], default_response_class=WorkspaceJSON)
 
@@ -19,45 +17,36 @@ DirQuery = Query("", max_length=4096, description="Relative to the project; '' i
 FileQuery = Query(max_length=4096, description="Relative to the project.")
 
 
-async def _files(project: Project) -> FileService:
-    # The first use of a project starts its file index: that touches the disk, so not on the loop either.
-    return await off_loop(FileServices.shared().get, project.path)
-
-
 @router.get("", response_model=DirectoryOut)
-async def list_directory(project: ProjectDep, path: str = DirQuery) -> DirectoryOut:
+async def list_directory(service: FilesDep, path: str = DirQuery) -> DirectoryOut:
     """One level of the tree."""
-    service = await _files(project)
     entries = await off_loop(service.list_dir, path)
     shown = "/".join(part for part in path.split("/") if part not in ("", "."))  # 'src/./' is 'src'
     return DirectoryOut(path=shown, entries=[FileEntryOut.of(e) for e in entries])
 
 
 @router.get("/content", response_model=FilePreviewOut)
-async def read_file(project: ProjectDep, path: str = FileQuery) -> FilePreviewOut:
+async def read_file(service: FilesDep, path: str = FileQuery) -> FilePreviewOut:
     """A file's text, as the preview shows it: a binary file has no text, a file over 1 MB only its start;
     `note` says which."""
-    service = await _files(project)
     return FilePreviewOut.of(await off_loop(service.read, path))
 
 
 @router.get("/search/names", response_model=list[NameMatchOut])
-async def search_names(project: ProjectDep, query: str = Query(max_length=1000),
+async def search_names(service: FilesDep, query: str = Query(max_length=1000),
                        limit: int = Query(50, ge=1, le=1000)) -> list[NameMatchOut]:
     """Fuzzy search on file paths ('mdl' finds models.py), best first."""
-    service = await _files(project)
     return [NameMatchOut.of(m) for m in await off_loop(service.search_names, query, limit)]
 
 
 @router.get("/search/content", response_model=list[ContentMatchOut])
-async def search_content(project: ProjectDep, query: str = Query(max_length=1000),
+async def search_content(service: FilesDep, query: str = Query(max_length=1000),
                          regex: bool = Query(False, description="A regular expression rather than plain text."),
                          case_sensitive: bool = False, limit: int = Query(200, ge=1, le=10_000),
                          context: int = Query(2, ge=0, le=20, description="Lines shown around each match."),
                          ) -> list[ContentMatchOut]:
     """Matching lines of the project's text files (ignored files and files over 1 MB are not searched),
     by path and line number."""
-    service = await _files(project)
     found = await off_loop(service.search_content, query, regex=regex, case_sensitive=case_sensitive, limit=limit,
                            context=context)
     return [ContentMatchOut.of(m) for m in found]

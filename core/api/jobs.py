@@ -72,14 +72,8 @@ async def stop_job(job_id: str, services: ServicesDep) -> JobOut:
 
 @router.post("/{job_id}/complete", response_model=JobOut)
 async def complete_job(job_id: str, services: ServicesDep) -> JobOut:
-    """Complete Now: end the live channel of a job."""
+    """Complete Now (a job) or Close Session (a session): end the live channel."""
     return JobOut.of(services.jobs.complete(job_id))
-
-
-@router.post("/{job_id}/close", response_model=JobOut)
-async def close_session(job_id: str, services: ServicesDep) -> JobOut:
-    """Close Session: end the live channel of a session."""
-    return JobOut.of(services.jobs.close_session(job_id))
 
 
 @router.post("/{job_id}/pin", response_model=JobOut)

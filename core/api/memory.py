@@ -9,48 +9,36 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Path, status
 
-from core.api.deps import ServicesDep
-from core.api.project_scope import ProjectDep, WorkspaceJSON, off_loop
+from core.api.project_scope import MemoryDep, WorkspaceJSON, off_loop
 from core.api.workspace_schemas import MemoryFileOut, MemoryFileText, MemoryWrite, RuleCreate
-from core.models import Project
-from core.workspace.memory import MemoryService
 
 router = APIRouter(prefix="/projects/{project_id}/memory", tags=["memory"], default_response_class=WorkspaceJSON)
 
 FileId = Path(max_length=1000, description="An id from the list; rule ids may hold '/' (a rule in a subfolder).")
 
 
-async def _memory(services, project: Project) -> MemoryService:
-    # It reads the project's jobs' first events to find the auto-memory folder the CLI reported.
-    return await off_loop(MemoryService.for_project, services, project.id)
-
-
 @router.get("", response_model=list[MemoryFileOut])
-async def list_memory(project: ProjectDep, services: ServicesDep) -> list[MemoryFileOut]:
+async def list_memory(memory: MemoryDep) -> list[MemoryFileOut]:
     """Every file the CLI loads for the project, created or not: user, project, local, rules, parent folders',
     auto-memory."""
-    memory = await _memory(services, project)
     return [MemoryFileOut.of(f) for f in await off_loop(memory.list)]
 
 
 @router.post("/rules", status_code=status.HTTP_201_CREATED, response_model=MemoryFileOut)
-async def create_rule(project: ProjectDep, services: ServicesDep, body: RuleCreate) -> MemoryFileOut:
+async def create_rule(memory: MemoryDep, body: RuleCreate) -> MemoryFileOut:
     """A new, empty rules file (409 if it exists); write its text with PUT."""
-    memory = await _memory(services, project)
     return MemoryFileOut.of(await off_loop(memory.create_rule, body.level, body.name))
 
 
 @router.get("/{file_id:path}", response_model=MemoryFileText)
-async def read_memory(project: ProjectDep, services: ServicesDep, file_id: str = FileId) -> MemoryFileText:
-    memory = await _memory(services, project)
+async def read_memory(memory: MemoryDep, file_id: str = FileId) -> MemoryFileText:
     file = await off_loop(memory.get, file_id)
     text = await off_loop(memory.read, file_id)
     return MemoryFileText(**MemoryFileOut.of(file).model_dump(), text=text)
 
 
 @router.put("/{file_id:path}", response_model=MemoryFileOut)
-async def write_memory(project: ProjectDep, services: ServicesDep, body: MemoryWrite,
+async def write_memory(memory: MemoryDep, body: MemoryWrite,
                        file_id: str = FileId) -> MemoryFileOut:
     """Replace the file's text, creating it (and its folder) if needed. Sessions started afterwards load it."""
-    memory = await _memory(services, project)
     return MemoryFileOut.of(await off_loop(memory.write, file_id, body.text))

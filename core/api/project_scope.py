@@ -18,8 +18,11 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from core.api.deps import ServicesDep
-from core.errors import Conflict, NotFound, UserError
+from core.errors import Conflict, NotFound, UserError, describe_os_error
 from core.models import Project
+from core.workspace.files.service import FileService
+from core.workspace.git.service import GitService
+from core.workspace.memory import MemoryService
 
 T = TypeVar("T")
 
@@ -36,19 +39,33 @@ async def active_project(project_id: str, services: ServicesDep) -> Project:
 ProjectDep = Annotated[Project, Depends(active_project)]
 
 
+async def project_files(project: ProjectDep, services: ServicesDep) -> FileService:
+    # The first use of a project starts its file index: that touches the disk, so not on the loop.
+    return await off_loop(services.workspaces.files, project.id)
+
+
+async def project_git(project: ProjectDep, services: ServicesDep) -> GitService:
+    return services.workspaces.git(project.id)  # the Git tab's own: one lock for the UI's and the API's writes
+
+
+async def project_memory(project: ProjectDep, services: ServicesDep) -> MemoryService:
+    # It reads the project's jobs' first events to find the auto-memory folder the CLI reported.
+    return await off_loop(services.workspaces.memory, project.id)
+
+
+FilesDep = Annotated[FileService, Depends(project_files)]
+GitDep = Annotated[GitService, Depends(project_git)]
+MemoryDep = Annotated[MemoryService, Depends(project_memory)]
+
+
 async def off_loop(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """`fn` in a worker thread; an operating-system error becomes a clear 404 or 400 instead of a 500."""
     try:
         return await run_in_threadpool(fn, *args, **kwargs)
     except (FileNotFoundError, NotADirectoryError) as exc:  # something vanished while we looked
-        raise NotFound(_describe(exc)) from None
+        raise NotFound(describe_os_error(exc)) from None
     except OSError as exc:  # no permission, a name too long, a full disk...
-        raise UserError(_describe(exc)) from None
-
-
-def _describe(exc: OSError) -> str:
-    where = f": {Path(exc.filename).name}" if exc.filename else ""
-    return f"{exc.strerror or exc.__class__.__name__}{where}."
+        raise UserError(describe_os_error(exc)) from None
 
 
 class WorkspaceJSON(JSONResponse):

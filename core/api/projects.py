@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request, Response, status
 
 from core.api.deps import ServicesDep
 from core.api.schemas import ProjectCreate, ProjectOut, ProjectRename
-from core.errors import UserError
+from core.errors import UserError, describe_os_error
 
 router = APIRouter(prefix="/projects", tags=["projects"])
 
@@ -17,7 +17,7 @@ async def create_project(body: ProjectCreate, services: ServicesDep, request: Re
     try:
         project = services.projects.create(body.name, body.path)
     except OSError as exc:  # e.g. a path component too long, or no permission to create the directory
-        raise UserError(f"The project directory cannot be used: {exc.strerror or exc}.") from exc
+        raise UserError(f"The project directory cannot be used: {describe_os_error(exc)}") from exc
     response.headers["Location"] = str(request.url_for("get_project", project_id=project.id))
     return ProjectOut.of(project)
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,6 +20,7 @@ from typing import Any
 from claude_agent_sdk import SessionMessage, get_session_info, get_session_messages, list_sessions
 
 from core import events
+from core.claude_home import SESSION_ID, find_session_file
 from core.errors import NotFound, UserError
 from core.jobs.manager import job_name
 from core.models import Job, JobMode, JobStatus, Project, new_id
@@ -33,19 +33,7 @@ except ImportError:  # pragma: no cover - a future SDK may move it; the fallback
 
 log = logging.getLogger(__name__)
 
-_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _NAME_JUNK = re.compile(r"[^A-Za-z0-9 _.\-]+")
-
-
-def claude_config_dir() -> Path:
-    return Path(os.environ.get("CLAUDE_CONFIG_DIR") or Path.home() / ".claude")
-
-
-def find_session_file(session_id: str) -> Path | None:
-    """The CLI's transcript file of a session, wherever its project folder is."""
-    if not _UUID.match(session_id or ""):
-        return None
-    return next((claude_config_dir() / "projects").glob(f"*/{session_id}.jsonl"), None)
 
 
 @dataclass
@@ -220,7 +208,7 @@ class SessionImporter:
         for session_id in dict.fromkeys(session_ids):
             if session_id in owners:
                 continue
-            info = get_session_info(session_id) if _UUID.match(str(session_id)) else None
+            info = get_session_info(session_id) if SESSION_ID.match(str(session_id)) else None
             if info is None:
                 raise NotFound(f"No local Claude Code session with id {session_id!r}.")
             messages = get_session_messages(session_id, directory=info.cwd)

@@ -27,6 +27,7 @@ from claude_agent_sdk import (
 )
 
 from core import events
+from core.claude_home import has_stored_login
 from core.errors import Busy, Conflict, NotFound, UserError
 from core.jobs.approvals import PERMISSION, PLAN, QUESTION, ApprovalBroker
 from core.jobs.images import Image
@@ -363,10 +364,7 @@ class SessionManager:
         return None
 
     def has_credentials(self) -> bool:
-        if self.settings.has_credentials:
-            return True
-        config_dir = os.environ.get("CLAUDE_CONFIG_DIR") or str(Path.home() / ".claude")
-        return (Path(config_dir) / ".credentials.json").is_file()
+        return self.settings.has_credentials or has_stored_login()
 
     # -- controls ------------------------------------------------------------------------
 
@@ -397,7 +395,6 @@ class SessionManager:
         session.close(JobStatus.COMPLETED, "closed by the user")
         return job
 
-    close_session = complete
 
     def pin(self, job_id: str) -> Job:
         """Pin as Session: the live job keeps its channel and stops counting down."""

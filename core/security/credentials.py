@@ -44,8 +44,7 @@ class CredentialStore:
         return data if isinstance(data, dict) else {}
 
     def _save(self, data: dict[str, Any]) -> None:
-        write_atomic(self.path, json.dumps(data, indent=1).encode())  # mkstemp's mode: 0600
-        self.path.chmod(0o600)
+        write_atomic(self.path, json.dumps(data, indent=1).encode(), mode=0o600)
 
     def token(self, *, renew: bool = False) -> str:
         """The server's own login token, made (or remade, with `renew`) and kept on first use."""

@@ -16,10 +16,11 @@ import re
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from core.api.app import MAX_BODY_BYTES
 from core.jobs.images import MAX_IMAGE_BYTES
 from core.security.gate import refuse, route_path
 
+# Up to 20 MB of images travel base64-encoded (4/3 larger), next to a prompt of up to 500,000 characters.
+MAX_BODY_BYTES = 40 * 2**20
 UPLOAD_ROUTE = re.compile(r"^/_nicegui/client/[^/]+/upload/[^/]+$")
 MAX_UPLOAD_BYTES = MAX_IMAGE_BYTES + 256 * 1024
 

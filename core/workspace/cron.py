@@ -27,8 +27,8 @@ from pathlib import Path
 from typing import Any
 
 from core import events
+from core.claude_home import find_session_file
 from core.errors import UserError
-from core.jobs.importer import find_session_file
 from core.workspace.paths import resolve_in
 
 log = logging.getLogger(__name__)

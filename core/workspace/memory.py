@@ -17,7 +17,6 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,8 +25,8 @@ from claude_agent_sdk import project_key_for_directory
 
 from core import events
 from core.errors import Conflict, NotFound, UserError
-from core.jobs.importer import claude_config_dir
 from core.workspace.paths import PathOutsideProject, resolve_in
+from storage.atomic_json import write_atomic
 
 MAX_MEMORY_BYTES = 1024 * 1024
 MAX_RULE_FILES = 500
@@ -84,25 +83,13 @@ def default_auto_memory_dir(project_path: Path, config_dir: Path) -> Path:
     return config_dir / "projects" / project_key_for_directory(key_dir) / "memory"
 
 
-def _write_atomic(path: Path, text: str) -> None:
+def _write_keeping_mode(path: Path, text: str) -> None:
     """Replace the file at once (a crash leaves old or new, never half), keeping its permissions."""
-    data = text.encode("utf-8")
     try:
         mode = path.stat().st_mode & 0o7777
     except FileNotFoundError:
         mode = 0o644  # not from os.umask(): reading it means setting it, process-wide, racing other threads
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    write_atomic(path, text.encode("utf-8"), mode=mode)
 
 
 class MemoryService:
@@ -114,13 +101,6 @@ class MemoryService:
         self.config_dir = Path(config_dir) if config_dir else self.home / ".claude"
         self.auto_dir = Path(auto_memory_dir) if auto_memory_dir else \
             default_auto_memory_dir(self.project, self.config_dir)
-
-    @classmethod
-    def for_project(cls, services, project_id: str) -> MemoryService:
-        """For this server: its own HOME and config folder, and the auto-memory folder its sessions reported."""
-        project = services.projects.get(project_id)
-        return cls(project.path, Path.home(), config_dir=claude_config_dir(),
-                   auto_memory_dir=_reported_auto_dir(services, project_id))
 
     # -- queries -------------------------------------------------------------------------
 
@@ -152,7 +132,7 @@ class MemoryService:
             raise UserError(f"A memory file may hold at most {MAX_MEMORY_BYTES // 1024} KB.")
         path = self._path(entry)
         path.parent.mkdir(parents=True, exist_ok=True)
-        _write_atomic(path, text)
+        _write_keeping_mode(path, text)
         return self._describe(entry)
 
     def create_rule(self, level: str, name: str) -> MemoryFile:
@@ -251,10 +231,10 @@ class MemoryService:
                           exists=size is not None, editable=editable, size=size, description=entry.description)
 
 
-def _reported_auto_dir(services, project_id: str) -> str | None:
+def reported_auto_dir(jobs, project_id: str) -> str | None:
     """The auto-memory folder from the newest session init of the project (the CLI's own answer)."""
-    for job in services.jobs.list(project_id, include_archived=True):
-        for event in services.jobs.events(job.id, 0, limit=50):
+    for job in jobs.list(project_id, include_archived=True):
+        for event in jobs.events(job.id, 0, limit=50):
             if event.get("kind") == events.SYSTEM and event.get("subtype") == "init":
                 auto = (event.get("memory_paths") or {}).get("auto")
                 if auto:

@@ -134,7 +134,7 @@ async def test_job_controls_stop_pin_complete_resume_close_archive_restore(servi
         pinned = (await api.get(f"/jobs/{job['id']}")).json()
         assert pinned["mode"] == "session" and pinned["grace_deadline"] is None
 
-        closed = await api.post(f"/jobs/{job['id']}/close")
+        closed = await api.post(f"/jobs/{job['id']}/complete")  # Close Session
         assert closed.status_code == 200, closed.text
         await job_status(api, job["id"], "completed")
         assert (await api.post(f"/jobs/{job['id']}/pin")).status_code == 409

@@ -34,7 +34,7 @@ REQUEST_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 ROUTES = {"/projects": "GET POST", "/projects/{p}": "GET PATCH", "/projects/{p}/archive": "POST",
           "/projects/{p}/restore": "POST", "/jobs": "GET POST", "/jobs/{j}": "GET PATCH",
           "/jobs/{j}/settings": "PATCH", "/jobs/{j}/stop": "POST", "/jobs/{j}/complete": "POST",
-          "/jobs/{j}/close": "POST", "/jobs/{j}/pin": "POST", "/jobs/{j}/resume": "POST",
+          "/jobs/{j}/pin": "POST", "/jobs/{j}/resume": "POST",
           "/jobs/{j}/archive": "POST", "/jobs/{j}/restore": "POST", "/jobs/{j}/messages": "POST",
           "/jobs/{j}/fork": "POST", "/jobs/{j}/edit": "POST", "/jobs/{j}/transcript": "GET",
           "/jobs/{j}/approvals": "GET", "/jobs/{j}/events": "GET", "/approvals": "GET", "/approvals/{a}": "POST",

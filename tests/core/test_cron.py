@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from core.jobs.importer import find_session_file
+from core.claude_home import find_session_file
 from core.workspace.cron import CronService, next_run, parse_cron
 from tests.support.helpers import wait_status
 from tests.support.scripted_model import text, tool_results, tool_use

@@ -293,7 +293,6 @@ def test_a_huge_tree_is_indexed_partly(files, monkeypatch):
 
 
 def test_registry_gives_one_service_per_project_and_closes_them(project, tmp_path):
-    assert FileServices.shared() is FileServices.shared()
     registry = FileServices()
     first = registry.get(project)
     assert registry.get(str(project) + "/") is first

@@ -103,7 +103,7 @@ async def test_pinned_job_does_not_complete(services_factory, project_factory, s
     assert services.jobs.is_live(job.id)
     with pytest.raises(Conflict):
         services.jobs.pin(job.id)
-    services.jobs.close_session(job.id)
+    services.jobs.complete(job.id)  # Close Session
     await wait_status(services.jobs, job.id, "completed")
 
 

@@ -21,7 +21,7 @@ def _sent(request: dict) -> str:
 
 
 async def test_saved_memory_reaches_the_model(services, project, scripted_model, claude_env):
-    memory = MemoryService.for_project(services, project.id)
+    memory = services.workspaces.memory(project.id)
     listed = {f.id: f for f in memory.list()}
     fixed = ["user", "project", "project-claude", "local", "auto:MEMORY.md"]
     assert all(i in listed and not listed[i].exists for i in fixed), "fixed entries show before they exist"
@@ -49,7 +49,7 @@ async def test_saved_memory_reaches_the_model(services, project, scripted_model,
         assert mark in sent, mark
 
     # The CLI reports its auto-memory folder; the service finds the same one before any session did.
-    reported = MemoryService.for_project(services, project.id).auto_dir
+    reported = services.workspaces.memory(project.id).auto_dir
     assert Path(reported) == default_auto_memory_dir(Path(project.path), claude_env.claude_dir)
     Path(reported).mkdir(parents=True)
     (Path(reported) / "MEMORY.md").write_text("- [notes](notes.md)\n")
@@ -66,7 +66,7 @@ async def test_saved_memory_reaches_the_model(services, project, scripted_model,
 
 async def test_an_edit_applies_to_the_next_session(services, project, scripted_model):
     """A live CLI keeps the memory it started with: the change shows in the next session, not the open one."""
-    memory = MemoryService.for_project(services, project.id)
+    memory = services.workspaces.memory(project.id)
     memory.write("project", "MARK-BEFORE\n")
     job = services.jobs.submit(project.id, "first", mode="session")
     await wait_status(services.jobs, job.id, "idle", timeout=90)

@@ -26,7 +26,6 @@ from components.workspace.git_panel import _still_changed
 from components.workspace.terminal_panel import exit_text
 from core.services import Services
 from core.settings import Settings
-from core.workspace.files.service import FileServices
 from core.workspace.git.status import GitChange, GitStatus
 from pages.import_sessions import ImportView, matches
 
@@ -47,7 +46,7 @@ def services(tmp_path, monkeypatch) -> Services:
 def project(services):
     project = services.projects.create("demo")
     yield project
-    FileServices.shared().forget(project.path)
+    services.workspaces.forget(project.id)
 
 
 @pytest.fixture

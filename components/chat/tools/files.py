@@ -7,6 +7,7 @@ from nicegui import ui
 from components.chat import fmt
 from components.chat.output import output
 from components.chat.tools.base import Input, ToolRenderer, caption_result
+from core.workspace.files.languages import guess_language
 
 READ_PREVIEW_LINES = 6  # the model read it; people rarely need more than a glimpse inline
 
@@ -26,7 +27,7 @@ def _write_summary(tool_input: Input) -> str:
 def _write_body(tool_input: Input) -> None:
     content = str(tool_input.get("content", ""))
     if content:
-        output(content, title=_path(tool_input), language=fmt.language_for(_path(tool_input)) or "text")
+        output(content, title=_path(tool_input), language=guess_language(_path(tool_input).rsplit("/", 1)[-1]))
     else:
         ui.label("(empty file)").classes("ccs-muted")
 

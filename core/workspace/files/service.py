@@ -12,7 +12,6 @@ import stat
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar
 
 from core.errors import NotFound, UserError
 from core.workspace.files.content_search import ContentMatch, TrackedFiles, is_git_worktree, search_content
@@ -169,22 +168,12 @@ def _decode(data: bytes, complete: bool) -> str | None:
 
 
 class FileServices:
-    """One FileService per project directory, created on first use and kept for the process."""
-
-    _shared: ClassVar[FileServices | None] = None
-    _shared_lock: ClassVar[threading.Lock] = threading.Lock()
+    """One FileService per project directory, created on first use (`core.workspace.workspaces` holds one)."""
 
     def __init__(self, stale_after: float = 2.0) -> None:
         self._services: dict[str, FileService] = {}
         self._lock = threading.Lock()
         self._stale_after = stale_after
-
-    @classmethod
-    def shared(cls) -> FileServices:
-        with cls._shared_lock:
-            if cls._shared is None:
-                cls._shared = cls()
-            return cls._shared
 
     def get(self, root: str | os.PathLike[str]) -> FileService:
         key = str(Path(root).resolve())

@@ -14,7 +14,6 @@ from __future__ import annotations
 import os
 import threading
 from pathlib import Path, PurePosixPath
-from typing import ClassVar
 
 from git import Repo
 from git.exc import GitCommandError, GitCommandNotFound, InvalidGitRepositoryError, NoSuchPathError
@@ -36,22 +35,12 @@ _FIELD, _RECORD = "\x1f", "\x1e"
 
 
 class GitService:
-    _shared: ClassVar[dict[str, GitService]] = {}
-    _shared_lock: ClassVar[threading.Lock] = threading.Lock()
+    """Git for one repository. `services.workspaces.git(project_id)` gives the server's one per repository:
+    its lock serialises writes from every page and API client."""
 
     def __init__(self, project_path: str | os.PathLike[str]) -> None:
         self.root = Path(project_path).resolve()
         self._lock = threading.Lock()
-
-    @classmethod
-    def shared(cls, project_path: str | os.PathLike[str]) -> GitService:
-        """The server's one service per repository: its lock serialises writes from every page and API client."""
-        key = str(Path(project_path).resolve())
-        with cls._shared_lock:
-            service = cls._shared.get(key)
-            if service is None:
-                service = cls._shared[key] = cls(key)
-            return service
 
     # ----------------------------------------------------------------- plumbing
 

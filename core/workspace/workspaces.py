@@ -1,0 +1,56 @@
+"""The one owner of each project's workspace objects, held by `Services` (`services.workspaces`).
+
+A project's file service (its index thread), git service (its lock, which serialises
+writes from every page and API client) and memory files are made on first use and
+shared by the panels and the API; `close_all` ends them with the server.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from core.claude_home import claude_config_dir
+from core.workspace.files.service import FileService, FileServices
+from core.workspace.git.service import GitService
+from core.workspace.memory import MemoryService, reported_auto_dir
+
+if TYPE_CHECKING:
+    from core.services import Services
+
+
+class Workspaces:
+    def __init__(self, services: Services) -> None:
+        self._services = services
+        self._files = FileServices()
+        self._git: dict[str, GitService] = {}
+        self._lock = threading.Lock()
+
+    def directory(self, project_id: str) -> Path:
+        return self._services.projects.directory(project_id)
+
+    def files(self, project_id: str) -> FileService:
+        """The first call for a project builds its file index in the background: call it off the event loop."""
+        return self._files.get(self.directory(project_id))
+
+    def git(self, project_id: str) -> GitService:
+        key = str(self.directory(project_id).resolve())
+        with self._lock:
+            service = self._git.get(key)
+            if service is None:
+                service = self._git[key] = GitService(key)
+            return service
+
+    def memory(self, project_id: str) -> MemoryService:
+        """For this server: its own HOME and config folder, and the auto-memory folder its sessions reported
+        (read from the project's jobs' first events: call it off the event loop)."""
+        return MemoryService(self.directory(project_id), Path.home(), config_dir=claude_config_dir(),
+                             auto_memory_dir=reported_auto_dir(self._services.jobs, project_id))
+
+    def forget(self, project_id: str) -> None:
+        """Drop a project's file service (archived, moved): stops its index thread."""
+        self._files.forget(self.directory(project_id))
+
+    def close_all(self) -> None:
+        self._files.close_all()
