@@ -106,7 +106,7 @@ async def measure(services: Services, project_id: str, user: Any, count: int, ti
     earlier = time.perf_counter() - started
     client = user.client
     await asyncio.sleep(0.2)  # let the outbox send what is pending
-    services.jobs._emit(services.jobs.get(job.id), _assistant({"type": "text", "text": "one more line"}))
+    services.jobs.emit(services.jobs.get(job.id), _assistant({"type": "text", "text": "one more line"}))
     append = sum(len(json.dumps(element._to_dict(), default=str)) for element in client.outbox.updates.values())
     return {"events": count, "build_ms": statistics.median(builds) * 1000, "open_ms": statistics.median(opens) * 1000,
             "payload_kb": statistics.median(payloads) / 1024, "earlier_ms": earlier * 1000, "append_b": append}

@@ -81,7 +81,7 @@ async def main() -> None:
             before = memory("20 idle live sessions")
 
             t0 = time.perf_counter()
-            released = jobs.hibernate_idle(older_than_s=0)
+            released = jobs.liveness.hibernate_idle(older_than_s=0)
             await wait_until(lambda: not jobs.live and children_rss_kb()[0] == 0, timeout=60)
             print(f"hibernate_idle released {len(released)} sessions; CLIs gone after "
                   f"{(time.perf_counter() - t0) * 1000:.0f} ms; hibernated flags: "

@@ -100,12 +100,11 @@ def fsync_disabled():
 
 def manager_options(services, project):
     """The ClaudeAgentOptions the manager would build for a job in ``project`` (nothing is started)."""
-    from core.jobs.live_session import LiveSession
     from core.models import Job
 
     job = Job(id="bench-options", project_id=project.id, name="bench", prompt="bench",
               permission_mode="bypassPermissions")
-    return services.jobs.build_options(LiveSession(services.jobs, job))
+    return services.jobs.new_session(job).options()
 
 
 async def main(breakdown: bool) -> None:

@@ -3,7 +3,7 @@
 What is measured: from a text delta leaving the model towards the CLI to its text appearing in the
 browser's DOM, with ``--jobs`` jobs (default 10) streaming at the same time and a browser window
 following one of them (``--watch N``: N windows, one job each). The whole real path: scripted model ->
-Claude Code CLI -> claude-agent-sdk -> SessionManager -> hub -> ChatView's buffered flush -> NiceGUI
+Claude Code CLI -> claude-agent-sdk -> JobManager -> hub -> ChatView's buffered flush -> NiceGUI
 websocket -> Vue -> DOM.
 
 How: ``python main.py`` runs as a subprocess with the real bundled CLI against a scripted model whose

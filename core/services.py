@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from core.errors import UserError
 from core.hub import Hub
 from core.jobs.importer import SessionImporter
-from core.jobs.manager import SessionManager
+from core.jobs.manager import JobManager
 from core.jobs.search import JobSearch
 from core.projects import ProjectService
 from core.security.redact import Redactor
@@ -27,7 +27,7 @@ class Services:
     logs: EventLogStore
     hub: Hub
     projects: ProjectService
-    jobs: SessionManager
+    jobs: JobManager
     search: JobSearch
     redactor: Redactor  # every secret the server knows: masked in what it stores and sends
     terminals: TerminalManager = field(default_factory=TerminalManager)
@@ -52,7 +52,7 @@ class Services:
         logs = EventLogStore(settings.state_dir / "logs", mask=redactor.data)
         hub = Hub()
         projects = ProjectService(settings, store, hub)
-        jobs = SessionManager(settings, store, logs, hub, projects)
+        jobs = JobManager(settings, store, logs, hub, projects)
         jobs.recover()
         search = JobSearch(jobs, hub)
         return cls(settings, store, logs, hub, projects, jobs, search, redactor)

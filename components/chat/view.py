@@ -2,7 +2,7 @@
 
 Opening renders only the most recent events; older ones load on demand, each
 batch in a lane of its own at the top. Events after that arrive through
-`SessionManager.follow` (read and subscribe with no await in between, then
+`JobManager.follow` (read and subscribe with no await in between, then
 dedupe by seq), so a reload or a second browser shows everything exactly once.
 
 Work can appear before what it belongs to when the window starts mid-turn: a

@@ -22,7 +22,7 @@ from claude_agent_sdk import SessionMessage, get_session_info, get_session_messa
 from core import events
 from core.claude_home import SESSION_ID, find_session_file
 from core.errors import NotFound, UserError
-from core.jobs.manager import job_name
+from core.jobs.prompts import job_name
 from core.models import Job, JobMode, JobStatus, Project, new_id
 from core.projects import validate_external_path
 

@@ -4,8 +4,9 @@ A `LiveSession` owns a single long-lived asyncio task that connects a
 `ClaudeSDKClient`, keeps one reader draining it without pause (permission and
 hook callbacks are answered from that same stream), sends queued prompts one
 turn at a time, and disconnects from the same task it connected in, as the SDK
-requires. Decisions about job state belong to the `SessionManager`; this class
-reports what happened through the `SessionHost` callbacks.
+requires. It builds the CLI's options itself, from the job and a `SessionSetup`.
+Decisions about job state belong to the manager (`core/jobs/manager.py`); this
+class reports what happened through the few `SessionHost` callbacks.
 """
 
 from __future__ import annotations
@@ -23,24 +24,22 @@ from claude_agent_sdk import (
     AssistantMessage,
     ClaudeAgentOptions,
     ClaudeSDKClient,
-    HookMatcher,
-    PermissionResultAllow,
-    PermissionResultDeny,
     ResultMessage,
     StreamEvent,
-    SystemMessage,
     ToolUseBlock,
 )
 
 from core import events
-from core.jobs.approvals import PERMISSION, PLAN, QUESTION, ApprovalBroker, Decision
+from core.jobs.approvals import ApprovalBroker
 from core.jobs.prompts import Prompt
+from core.jobs.tool_gate import ToolGate
 from core.models import Job
 
 log = logging.getLogger(__name__)
 
-FILE_TOOLS = "Write|Edit|MultiEdit|NotebookEdit"
+CRON_TOOLS = {"CronCreate"}
 STDERR_LINES_KEPT = 40
+MAX_BUFFER_BYTES = 64 * 1024 * 1024  # one stream-json line may carry a whole file or an image
 
 
 @dataclass
@@ -52,23 +51,26 @@ class ResumeSpec:
     at_message_uuid: str | None = None
 
 
+@dataclass(frozen=True)
+class SessionSetup:
+    """What a CLI process starts with besides the job's own settings; it changes only with a new process."""
+
+    cwd: str
+    env: dict[str, str]
+    approval_wait_s: float  # how long a hook may wait for a person's answer to a question or plan
+
+
 class SessionHost(Protocol):
-    """What a live session needs from its manager."""
+    """What a live session tells its manager, which decides what becomes of the job."""
 
-    approvals: ApprovalBroker
-
-    def build_options(self, session: LiveSession) -> ClaudeAgentOptions: ...
-    async def acquire_slot(self, session: LiveSession) -> None: ...
+    async def wait_for_slot(self, session: LiveSession) -> None: ...  # before a turn: a running slot
     def on_connected(self, session: LiveSession) -> None: ...
-    def on_turn_start(self, session: LiveSession, prompt: Prompt) -> None: ...
-    def on_unasked_turn(self, session: LiveSession) -> None: ...
-    def on_session_id(self, session: LiveSession, session_id: str) -> None: ...
-    def on_event(self, session: LiveSession, event: dict[str, Any]) -> None: ...
-    def on_live_event(self, session: LiveSession, event: dict[str, Any]) -> None: ...
-    def on_turn_end(self, session: LiveSession, result: ResultMessage, cost: float) -> None: ...
-    def on_tool_use(self, session: LiveSession, block: ToolUseBlock) -> None: ...
-    def on_file_touched(self, session: LiveSession, path: str) -> None: ...
+    def on_turn_start(self, session: LiveSession, prompt: Prompt | None) -> None: ...  # None: nobody's (a cron)
+    def on_event(self, session: LiveSession, event: dict[str, Any]) -> None: ...  # stored, then published
+    def on_live_event(self, session: LiveSession, event: dict[str, Any]) -> None: ...  # a delta: published only
     def on_always_allow(self, session: LiveSession, tool_name: str) -> None: ...
+    def on_file_touched(self, session: LiveSession, path: str) -> None: ...
+    def on_turn_end(self, session: LiveSession, result: ResultMessage, cost: float) -> None: ...
     def on_session_end(self, session: LiveSession, error: str | None) -> None: ...
 
 
@@ -77,9 +79,12 @@ async def _single(message: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
 
 
 class LiveSession:
-    def __init__(self, host: SessionHost, job: Job, resume: ResumeSpec | None = None) -> None:
+    def __init__(self, host: SessionHost, job: Job, setup: SessionSetup, approvals: ApprovalBroker,
+                 resume: ResumeSpec | None = None) -> None:
         self.host = host
         self.job = job
+        self.setup = setup
+        self.approvals = approvals
         self.resume = resume
         self.prompts: deque[Prompt] = deque()
         self.client: ClaudeSDKClient | None = None
@@ -96,9 +101,7 @@ class LiveSession:
         self.last_activity = time.monotonic()
         self.server_info: dict[str, Any] | None = None
         self.partial: dict[int, dict[str, Any]] = {}  # streaming blocks, for late subscribers
-        self._tool_inputs: dict[str, dict[str, Any]] = {}
-        self._tool_input_seen: dict[str, asyncio.Event] = {}
-        self._special_decisions: dict[str, Decision] = {}
+        self.gate = ToolGate(self)
         self._connection_cost = 0.0
         self._stderr: deque[str] = deque(maxlen=STDERR_LINES_KEPT)
         self._wakeup = asyncio.Event()
@@ -120,7 +123,7 @@ class LiveSession:
         self.closing = True
         self.close_status = status
         self.close_reason = reason
-        self.host.approvals.cancel_job(self.job.id, reason or "The session was closed.")
+        self.approvals.cancel_job(self.job.id, reason or "The session was closed.")
         if self.task and (self.waiting_for_slot or not self.connected):
             self.task.cancel()
         self._wakeup.set()
@@ -128,7 +131,7 @@ class LiveSession:
     async def interrupt(self) -> bool:
         if self.client is None or not self.turn_active:
             return False
-        self.host.approvals.cancel_job(self.job.id, "The user stopped this turn.")
+        self.approvals.cancel_job(self.job.id, "The user stopped this turn.")
         await self.client.interrupt()
         return True
 
@@ -139,6 +142,46 @@ class LiveSession:
     async def set_permission_mode(self, mode: str) -> None:
         if self.client is not None:
             await self.client.set_permission_mode(mode)  # type: ignore[arg-type]
+
+    def touch(self) -> None:
+        """Something happened: the session is not idle (hibernation counts from the last touch)."""
+        self.last_activity = time.monotonic()
+
+    def drop_queued(self) -> None:
+        """Forget the prompts waiting for their turn (Stop, Close, Archive)."""
+        self.prompts.clear()
+
+    @property
+    def at_rest(self) -> bool:
+        """Connected, with nothing running, queued or closing: free to hibernate or to take a prompt at once."""
+        return self.connected and not self.closing and not self.turn_active and not self.prompts
+
+    def options(self) -> ClaudeAgentOptions:
+        """The CLI's options: the setup's, the job's model, modes, thinking and effort, and where to resume."""
+        job = self.job
+        options = ClaudeAgentOptions(
+            cwd=self.setup.cwd,
+            include_partial_messages=True,
+            forward_subagent_text=True,  # subagents' own text, nested under their Task call
+            permission_mode=job.permission_mode,  # type: ignore[arg-type]
+            model=job.model,
+            can_use_tool=self.gate.can_use_tool,
+            hooks=self.gate.hooks(self.setup.approval_wait_s),  # type: ignore[arg-type]
+            env=dict(self.setup.env),
+            max_buffer_size=MAX_BUFFER_BYTES,
+            stderr=self.on_stderr,
+        )
+        if job.thinking_tokens == 0:
+            options.thinking = {"type": "disabled"}
+        elif job.thinking_tokens:
+            options.thinking = {"type": "enabled", "budget_tokens": job.thinking_tokens}
+        if job.effort:
+            options.effort = job.effort  # type: ignore[assignment]
+        if self.resume:
+            options.resume = self.resume.session_id
+            options.fork_session = self.resume.fork
+            options.resume_session_at = self.resume.at_message_uuid
+        return options
 
     @property
     def stderr_tail(self) -> str:
@@ -156,8 +199,7 @@ class LiveSession:
                 await self._acquire_slot()
             if self.closing:
                 return
-            options = self.host.build_options(self)
-            async with ClaudeSDKClient(options) as client:
+            async with ClaudeSDKClient(self.options()) as client:
                 self.client = client
                 self.connected = True
                 with contextlib.suppress(Exception):
@@ -180,7 +222,7 @@ class LiveSession:
             return
         self.waiting_for_slot = True
         try:
-            await self.host.acquire_slot(self)
+            await self.host.wait_for_slot(self)
             self.holds_slot = True
         finally:
             self.waiting_for_slot = False
@@ -196,7 +238,7 @@ class LiveSession:
                     prompt = self.prompts.popleft()
                     self.turn_active = True
                     self.current_prompt = prompt
-                    self.last_activity = time.monotonic()
+                    self.touch()
                     self.host.on_turn_start(self, prompt)
                     await client.query(_single(prompt.message()))
                     continue
@@ -217,25 +259,20 @@ class LiveSession:
 
     async def _read(self, client: ClaudeSDKClient) -> None:
         async for message in client.receive_messages():
-            self.last_activity = time.monotonic()
+            self.touch()
             self._handle(message)
 
     def _handle(self, message: Any) -> None:
-        if isinstance(message, SystemMessage) and message.subtype == "init":
-            session_id = (message.data or {}).get("session_id")
-            if session_id:
-                self.host.on_session_id(self, session_id)
         if isinstance(message, AssistantMessage):
             for block in message.content:
                 if isinstance(block, ToolUseBlock):
-                    self._tool_inputs[block.id] = block.input
-                    if block.id in self._tool_input_seen:
-                        self._tool_input_seen[block.id].set()
-                    self.host.on_tool_use(self, block)
+                    self.gate.saw_tool_use(block)
+                    if block.name in CRON_TOOLS and not (block.input or {}).get("durable"):
+                        self.holds_session_crons = True  # they live only in this CLI process: never hibernate it
         if not self.turn_active and isinstance(message, AssistantMessage | StreamEvent):
             # A cron task or background agent started a turn nobody sent.
             self.turn_active = True
-            self.host.on_unasked_turn(self)
+            self.host.on_turn_start(self, None)
         for event in events.from_sdk(message):
             if event["kind"] == events.DELTA:
                 self._track_partial(event)
@@ -251,8 +288,6 @@ class LiveSession:
                 self._connection_cost = message.total_cost_usd
             self.turn_active = False
             self.current_prompt = None
-            self.host.on_partial_left(self)  # a stopped turn leaves the text it had streamed
-            self.partial.clear()
             self.host.on_turn_end(self, message, cost)
             self._wakeup.set()
 
@@ -288,80 +323,3 @@ class LiveSession:
         if tail and tail not in text:
             text = f"{text}\n{tail}"
         return f"{type(exc).__name__}: {text}"
-
-    # -- approvals -----------------------------------------------------------------------
-
-    async def can_use_tool(self, tool_name: str, tool_input: dict[str, Any], ctx: Any):
-        if tool_name in ("AskUserQuestion", "ExitPlanMode"):
-            decision = await self._ask_special(tool_name, tool_input, getattr(ctx, "tool_use_id", None))
-        elif tool_name in self.job.always_allow:
-            return PermissionResultAllow()
-        else:
-            decision = await self.host.approvals.request(
-                self.job.id, PERMISSION, tool_name, tool_input,
-                tool_use_id=getattr(ctx, "tool_use_id", None), title=getattr(ctx, "title", None))
-        self.last_activity = time.monotonic()
-        if not decision.allow:
-            return PermissionResultDeny(message=decision.message)
-        if decision.always:
-            self.host.on_always_allow(self, tool_name)
-            return PermissionResultAllow(updated_input=decision.updated_input,
-                                         updated_permissions=list(getattr(ctx, "suggestions", None) or []))
-        return PermissionResultAllow(updated_input=decision.updated_input)
-
-    async def _ask_special(self, tool_name: str, tool_input: dict[str, Any],
-                           tool_use_id: str | None) -> Decision:
-        """Ask once per tool call: in modes that ask, the CLI consults both the hook and can_use_tool."""
-        if tool_use_id and tool_use_id in self._special_decisions:
-            return self._special_decisions.pop(tool_use_id)
-        decision = await self._ask_person(tool_name, tool_input, tool_use_id)
-        if tool_use_id:
-            self._special_decisions[tool_use_id] = decision
-        return decision
-
-    async def _ask_person(self, tool_name: str, tool_input: dict[str, Any], tool_use_id: str | None) -> Decision:
-        if tool_name == "AskUserQuestion":
-            return await self.host.approvals.request(self.job.id, QUESTION, tool_name, tool_input,
-                                                     tool_use_id=tool_use_id)
-        plan = tool_input.get("plan") or await self._streamed_input(tool_use_id, "plan")
-        return await self.host.approvals.request(self.job.id, PLAN, tool_name, {**tool_input, "plan": plan or ""},
-                                                 tool_use_id=tool_use_id)
-
-    async def _streamed_input(self, tool_use_id: str | None, key: str) -> Any:
-        """The plan text arrives with the streamed tool call, which may trail the permission request."""
-        if not tool_use_id:
-            return None
-        if tool_use_id not in self._tool_inputs:
-            seen = self._tool_input_seen.setdefault(tool_use_id, asyncio.Event())
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(seen.wait(), 5.0)
-        return self._tool_inputs.get(tool_use_id, {}).get(key)
-
-    async def pre_tool_use(self, hook_input: dict[str, Any], tool_use_id: str | None, _ctx: Any) -> dict:
-        """Questions and plans reach the user in every permission mode, even those that never ask."""
-        tool_name = hook_input.get("tool_name", "")
-        if tool_name not in ("AskUserQuestion", "ExitPlanMode"):
-            return {}
-        tool_input = hook_input.get("tool_input") or {}
-        decision = await self._ask_special(tool_name, tool_input, tool_use_id or hook_input.get("tool_use_id"))
-        self.last_activity = time.monotonic()
-        output: dict[str, Any] = {"hookEventName": "PreToolUse",
-                                  "permissionDecision": "allow" if decision.allow else "deny",
-                                  "permissionDecisionReason": decision.message or None}
-        if decision.updated_input is not None:
-            output["updatedInput"] = decision.updated_input
-        return {"hookSpecificOutput": {k: v for k, v in output.items() if v is not None}}
-
-    async def post_tool_use(self, hook_input: dict[str, Any], _tool_use_id: str | None, _ctx: Any) -> dict:
-        path = (hook_input.get("tool_input") or {}).get("file_path") or \
-            (hook_input.get("tool_input") or {}).get("notebook_path")
-        if path:
-            self.host.on_file_touched(self, str(path))
-        return {}
-
-    def hooks(self, approval_wait_s: float) -> dict[str, list[HookMatcher]]:
-        return {
-            "PreToolUse": [HookMatcher(matcher="AskUserQuestion|ExitPlanMode", hooks=[self.pre_tool_use],
-                                       timeout=approval_wait_s)],
-            "PostToolUse": [HookMatcher(matcher=FILE_TOOLS, hooks=[self.post_tool_use])],
-        }

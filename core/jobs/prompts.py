@@ -13,6 +13,12 @@ from core.jobs.images import Image, validate
 MAX_PROMPT_CHARS = 500_000
 
 
+def job_name(text: str) -> str:
+    """A job's default name: the first line of its prompt, cut to fit a list row."""
+    first = next((line.strip() for line in text.splitlines() if line.strip()), "") or "Image prompt"
+    return first if len(first) <= 60 else first[:57].rstrip() + "..."
+
+
 @dataclass
 class Prompt:
     text: str

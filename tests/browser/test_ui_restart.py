@@ -9,7 +9,7 @@ import signal
 import pytest
 from playwright.sync_api import expect
 
-from core.jobs.manager import RESTART_MESSAGE
+from core.jobs.conversations import RESTART_MESSAGE
 from tests.browser.conftest import Steps
 from tests.browser.ui_support import (
     TURN_TIMEOUT_MS,

@@ -66,7 +66,7 @@ async def test_dead_cli_process_fails_the_job_and_others_continue(services, proj
     await wait_status(services.jobs, other.id, "idle")
     # Killed in its first turn: the CLI saves the transcript ~60 ms after sending the request, so a
     # resume is offered exactly when there is something on disk to resume.
-    saved = services.jobs.has_conversation(victim)
+    saved = services.jobs.conversations.has_conversation(victim)
     assert victim.resumable == saved
     services.jobs.follow_up(victim.id, "try again")
     await wait_status(services.jobs, victim.id, "idle")

@@ -121,5 +121,5 @@ async def test_a_session_holding_session_only_cron_tasks_is_never_hibernated(ser
     scripted_model.add_response(text("Scheduled for this session."))
     job = services.jobs.submit(project.id, "ping every 5 minutes", permission_mode="bypassPermissions")
     await wait_status(services.jobs, job.id, "idle")
-    assert services.jobs.hibernate_idle(older_than_s=0) == []
+    assert services.jobs.liveness.hibernate_idle(older_than_s=0) == []
     assert services.jobs.is_live(job.id)

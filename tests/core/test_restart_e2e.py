@@ -1,4 +1,4 @@
-"""A real kill -9 restart: a server process dies mid-turn and a new one picks up honestly (spec C10, C11).
+"""A real kill -9 restart: a server process dies mid-turn and a new one picks up honestly (spec C10, C12, J4).
 
 tests/support/restart_child.py builds Services in its own process (and process group), with the real
 CLI talking to this test's ScriptedModel, and puts jobs in every state a server can die in:
@@ -23,7 +23,7 @@ import threading
 import time
 from pathlib import Path
 
-from core.jobs.manager import RESTART_MESSAGE
+from core.jobs.conversations import RESTART_MESSAGE
 from tests.support.helpers import assistant_texts, wait_status, wait_until
 from tests.support.restart_child import (
     COMPLETED_PROMPT,
@@ -178,7 +178,8 @@ async def test_kill_9_mid_turn_then_restart(claude_env, services_factory, script
     running = jobs.get(ids["running"])
     assert running.status == "failed" and running.error == RESTART_MESSAGE
     assert running.session_id and running.resumable
-    assert jobs.has_conversation(running), "the CLI had written the prompt to its transcript before the kill"
+    assert jobs.conversations.has_conversation(running), \
+        "the CLI had written the prompt to its transcript before the kill"
     queued = jobs.get(ids["queued"])
     assert queued.status == "failed" and queued.error == RESTART_MESSAGE
     assert queued.session_id is None and not queued.resumable, "it never started: nothing to resume"

@@ -139,7 +139,7 @@ async def test_hibernated_session_reattaches_on_the_next_message(services, proje
     scripted_model.add_response(text("I will remember the number 42."))
     job = services.jobs.submit(project.id, "remember 42", mode="session")
     await wait_status(services.jobs, job.id, "idle")
-    assert services.jobs.hibernate_idle(older_than_s=0) == [job.id]
+    assert services.jobs.liveness.hibernate_idle(older_than_s=0) == [job.id]
     await wait_until(lambda: not services.jobs.is_live(job.id) and job.id not in services.jobs.live,
                      what="CLI released")
     job_now = services.jobs.get(job.id)

@@ -31,7 +31,7 @@ async def test_finds_jobs_by_name_prompt_project_and_content(services, project_f
 async def test_new_transcript_text_is_searchable_at_once(services, project):
     job = _add(services, project, "Empty", "hi")
     services.search.build()
-    services.jobs._emit(services.jobs.get(job.id),
+    services.jobs.emit(services.jobs.get(job.id),
                         events.make(events.ASSISTANT, block={"type": "text", "text": "pelican"}))
     assert services.search.search("pelican")[0].job_id == job.id
 

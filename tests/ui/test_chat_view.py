@@ -1,4 +1,4 @@
-"""The chat view (D1-D6, E1-E3) against a real SessionManager fed with synthetic events.
+"""The chat view (D1-D6, E1-E3) against a real JobManager fed with synthetic events.
 
 Fast component tests with NiceGUI's simulated `user`: no browser, no CLI.
 """
@@ -290,8 +290,8 @@ async def test_streamed_text_shows_before_the_final_event_and_is_replaced_by_it(
     await see(user, "assistant-streaming", "Hello wor")
     await user.should_see(marker="thinking-streaming")
 
-    services.jobs._emit(job, thinking("pondering"))
-    services.jobs._emit(job, text("Hello world"))
+    services.jobs.emit(job, thinking("pondering"))
+    services.jobs.emit(job, text("Hello world"))
     await user.should_not_see(marker="assistant-streaming")
     assert len(elements(user, "assistant-text")) == 1
     assert elements(user, "assistant-text")[0].content == "Hello world"
@@ -300,7 +300,7 @@ async def test_streamed_text_shows_before_the_final_event_and_is_replaced_by_it(
     delta(services, job.id, "block_start", index=2, block_type="tool_use", name="Bash")
     delta(services, job.id, "input_json_delta", '{"command": "ls"}', index=2)
     await see(user, "tool-streaming", "Preparing Bash")
-    services.jobs._emit(job, tool("t9", "Bash", {"command": "ls"}))
+    services.jobs.emit(job, tool("t9", "Bash", {"command": "ls"}))
     await user.should_not_see(marker="tool-streaming")
     assert len(elements(user, "assistant-text")) == 1
 
@@ -349,8 +349,8 @@ async def test_live_events_appear_once_and_a_reload_shows_everything_once(
         user: User, services: Services, make_job, open_view):
     job = make_job([user_msg("first")], status=JobStatus.IDLE)
     calls = await open_view(job.id)
-    services.jobs._emit(job, text("answer one"))
-    services.jobs._emit(job, turn_end())
+    services.jobs.emit(job, text("answer one"))
+    services.jobs.emit(job, turn_end())
     await user.should_see(marker="assistant-text", content="answer one")
     view = calls["view"][0]
     for event in services.jobs.events(job.id):  # a replay (e.g. a second delivery) changes nothing
@@ -367,10 +367,10 @@ async def test_a_queued_prompt_waits_until_its_user_event(user: User, services: 
     job = make_job([user_msg("start")], status=JobStatus.RUNNING)
     await open_view(job.id)
     queued = user_msg("and then this")
-    services.jobs._emit(job, ev.make(ev.PROMPT_QUEUED, text=queued["text"], uuid=queued["uuid"], images=[]))
+    services.jobs.emit(job, ev.make(ev.PROMPT_QUEUED, text=queued["text"], uuid=queued["uuid"], images=[]))
     await see(user, "queued-prompt", "queued — will be sent after the current turn")
-    services.jobs._emit(job, turn_end())
-    services.jobs._emit(job, {**queued, "was_queued": True})
+    services.jobs.emit(job, turn_end())
+    services.jobs.emit(job, {**queued, "was_queued": True})
     await user.should_not_see(marker="queued-prompt")
     await see(user, "user-message", "and then this")
 
@@ -378,9 +378,9 @@ async def test_a_queued_prompt_waits_until_its_user_event(user: User, services: 
 async def test_a_queued_prompt_the_job_never_sent_says_so(user: User, services: Services, make_job, open_view):
     job = make_job([user_msg("start")], status=JobStatus.RUNNING)
     await open_view(job.id)
-    services.jobs._emit(job, ev.make(ev.PROMPT_QUEUED, text="later", uuid=new_id(), images=[]))
+    services.jobs.emit(job, ev.make(ev.PROMPT_QUEUED, text="later", uuid=new_id(), images=[]))
     await see(user, "queued-prompt", "queued — will be sent")
-    services.jobs._set_status(job, JobStatus.IDLE, reason="stopped by the user")  # Stop clears the queue
+    services.jobs.set_status(job, JobStatus.IDLE, reason="stopped by the user")  # Stop clears the queue
     await see(user, "queued-prompt", "not sent")
 
 
@@ -391,7 +391,7 @@ async def test_the_view_stops_following_when_it_is_removed(user: User, services:
     with user:
         calls["view"][0].root.delete()  # e.g. the page shows another job in the same tab
     assert services.hub.listener_count(job.id) == 0
-    services.jobs._emit(job, text("nobody is listening"))  # must not touch deleted elements
+    services.jobs.emit(job, text("nobody is listening"))  # must not touch deleted elements
 
 
 # -- D4: working indicator and usage ----------------------------------------------------------
@@ -401,12 +401,12 @@ async def test_working_indicator_follows_the_job_status(user: User, services: Se
     job = make_job([user_msg("go")], status=JobStatus.IDLE)
     await open_view(job.id)
     await user.should_not_see(marker="working-indicator")
-    services.jobs._set_status(job, JobStatus.RUNNING)
+    services.jobs.set_status(job, JobStatus.RUNNING)
     await user.should_see(marker="working-indicator")
     await user.should_see(content="Working · ")
     job.cost_usd, job.input_tokens, job.output_tokens, job.turns = 0.0123, 1500, 300, 1
-    services.jobs._emit(job, turn_end())
-    services.jobs._set_status(job, JobStatus.IDLE)
+    services.jobs.emit(job, turn_end())
+    services.jobs.set_status(job, JobStatus.IDLE)
     await user.should_not_see(marker="working-indicator")
     await user.should_see(marker="job-usage", content="Job total $0.0123 · 1.5k in · 300 out · 1 turn")
     await user.should_see(marker="turn-usage", content="2s · 1.2k in · 80 out")

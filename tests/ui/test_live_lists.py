@@ -50,7 +50,7 @@ async def lists(user: User, services: Services):
 
 def _set_status(services: Services, job: Job, status: str) -> None:
     """What a running turn does to a job: its status changes and a job notice goes out."""
-    services.jobs._set_status(services.jobs.get(job.id), status)
+    services.jobs.set_status(services.jobs.get(job.id), status)
 
 
 async def _until(condition, what: str) -> None:
