@@ -171,6 +171,17 @@ def main(argv: list[str] | None = None) -> None:
            proxy_headers=bool(proxies), forwarded_allow_ips=",".join(proxies) or None, **_ui_options(settings))
 
 
+def cli() -> None:
+    """The `claude-code-server` command (pyproject's console script): `python main.py`, installed."""
+    from core.security.handoff import exec_without_secrets
+
+    # The program started is the script that imported this function (argv[0]); re-exec'ing sys.orig_argv runs it
+    # again. Anyone else calling cli() keeps their process and its environment, as with main.py's own guard.
+    if getattr(sys.modules.get("__main__"), "cli", None) is cli:
+        exec_without_secrets(sys.argv[0])
+    main()
+
+
 def _announce(settings: Settings, auth: Authenticator) -> None:
     """Where to log in; with the server's own token, the URL that carries it (as Jupyter does)."""
     urls = auth.login_urls(settings.host, settings.port, settings.root_path)

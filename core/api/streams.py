@@ -1,21 +1,27 @@
 """Server-sent event streams (spec I2): one per job, and one for server-wide notices.
 
 A job stream sends the stored events after the client's last seq, then follows
-live ones. `SessionManager.follow` reads the log and subscribes with no await in
+live ones. `JobManager.follow` reads the log and subscribes with no await in
 between, so a reconnecting client gets every event exactly once. Stored events
 carry `id: <seq>` (what EventSource sends back as Last-Event-ID); live-only text
 deltas are `event: delta` without an id, since they are never replayed.
+
+The responses are sse-starlette's: a plain StreamingResponse never ends by itself, and
+uvicorn waits for every open response before it stops, so one connected client kept the
+server from stopping on Ctrl-C or SIGTERM. sse-starlette ends its streams when uvicorn is
+told to exit (it watches uvicorn's exit flag); our own heartbeats and framing are kept.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from fastapi import APIRouter, Header, Query, Request
-from fastapi.responses import StreamingResponse
+from sse_starlette import EventSourceResponse
 
 from core.api.deps import ServicesDep
 from core.errors import UserError
@@ -27,6 +33,7 @@ router = APIRouter(tags=["streams"])
 # Seqs sent in one network write while replaying stored events.
 _BACKLOG_BATCH = 200
 _RETRY_MS = 2000
+_NO_LIBRARY_PINGS_S = 7 * 24 * 3600
 _HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}  # no buffering in nginx-like proxies
 _SSE_DOC = {200: {"content": {"text/event-stream": {}}, "description": "A server-sent event stream."}}
 
@@ -88,6 +95,19 @@ async def global_events(services: Services, heartbeat_s: float) -> AsyncIterator
         unsubscribe()
 
 
+async def _as_bytes(body: AsyncIterator[str]) -> AsyncIterator[bytes]:
+    # EventSourceResponse frames str chunks as `data:` lines; ours are framed already, and bytes pass as they are.
+    async with contextlib.aclosing(body):  # a cancelled stream runs the body's `finally` (unsubscribe) at once
+        async for chunk in body:
+            yield chunk.encode()
+
+
+def _event_stream(body: AsyncIterator[str]) -> EventSourceResponse:
+    # The bodies send their own heartbeats (`: ping` after heartbeat_s of silence), so sse-starlette's
+    # are pushed out of reach; not ping=0, which busy-loops in older sse-starlette releases (its issue 206).
+    return EventSourceResponse(_as_bytes(body), headers=_HEADERS, ping=_NO_LIBRARY_PINGS_S)
+
+
 def _resume_point(after_seq: int, last_event_id: str | None) -> int:
     """EventSource reconnects to the same URL with Last-Event-ID: the later of the two wins."""
     if last_event_id is None or not last_event_id.strip():
@@ -101,10 +121,10 @@ def _resume_point(after_seq: int, last_event_id: str | None) -> int:
     return max(after_seq, seen)
 
 
-@router.get("/jobs/{job_id}/events", response_class=StreamingResponse, responses=_SSE_DOC)
+@router.get("/jobs/{job_id}/events", response_class=EventSourceResponse, responses=_SSE_DOC)
 async def job_stream(job_id: str, request: Request, services: ServicesDep,
                      after_seq: int = Query(0, ge=0, description="Send stored events after this seq."),
-                     last_event_id: str | None = Header(None, max_length=30)) -> StreamingResponse:
+                     last_event_id: str | None = Header(None, max_length=30)) -> EventSourceResponse:
     """Stored events after `after_seq` (or Last-Event-ID), then live ones, as server-sent events.
 
     Stored events: `id: <seq>`, data = the event JSON. Live text deltas: `event: delta`, no id.
@@ -112,14 +132,12 @@ async def job_stream(job_id: str, request: Request, services: ServicesDep,
     """
     services.jobs.get(job_id)  # a 404 now, before the stream starts
     start = _resume_point(after_seq, last_event_id)
-    body = job_events(services, job_id, start, request.app.state.heartbeat_s)
-    return StreamingResponse(body, media_type="text/event-stream", headers=_HEADERS)
+    return _event_stream(job_events(services, job_id, start, request.app.state.heartbeat_s))
 
 
-@router.get("/events", response_class=StreamingResponse, responses=_SSE_DOC)
-async def server_stream(request: Request, services: ServicesDep) -> StreamingResponse:
+@router.get("/events", response_class=EventSourceResponse, responses=_SSE_DOC)
+async def server_stream(request: Request, services: ServicesDep) -> EventSourceResponse:
     """Server-wide notices as server-sent events, named by kind: `job` (a job changed: its record and
     `live`), `project` (a project changed), `approvals` (the number pending changed, and for which job).
     Subscribe first, then fetch the lists, so no change falls in between."""
-    body = global_events(services, request.app.state.heartbeat_s)
-    return StreamingResponse(body, media_type="text/event-stream", headers=_HEADERS)
+    return _event_stream(global_events(services, request.app.state.heartbeat_s))

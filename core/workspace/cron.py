@@ -34,7 +34,12 @@ from core.workspace.paths import resolve_in
 log = logging.getLogger(__name__)
 
 TASKS_FILE = ".claude/scheduled_tasks.json"
-DEFAULT_MAX_AGE_S = 30 * 24 * 3600  # recurring tasks expire after 30 days unless the file says otherwise
+# How long a recurring task lives, as the bundled CLI (2.1.337) decides it: the task's own maxAgeMs, 7 days
+# when it has none, and never more than recurringMaxAgeMs (30 days), which CronCreate also stamps on each
+# task it makes. A remote configuration can change recurringMaxAgeMs; that is invisible from here.
+RECURRING_MAX_AGE_S = 30 * 24 * 3600
+UNSTAMPED_MAX_AGE_S = 7 * 24 * 3600
+_AUTO_EXPIRES = re.compile(r"Auto-expires after (\d+) days")  # what CronCreate tells the model
 _FIELDS = ((0, 59), (0, 23), (1, 31), (1, 12), (0, 6))  # minute hour day-of-month month day-of-week
 _CREATED = re.compile(r"Scheduled (recurring job|one-shot task) (\S+) \(")
 _SEARCH_YEARS = 8  # long enough for "29 Feb on a Monday"-style expressions
@@ -146,6 +151,16 @@ class _JobScan:
     deleted: set[str] = field(default_factory=set)
 
 
+def max_age_s(max_age_ms: Any) -> float:
+    """How long after its creation a recurring, non-permanent task with this `maxAgeMs` entry is deleted.
+
+    The CLI's rule: a missing (or non-numeric) entry means 7 days; 0 means no limit of the task's own,
+    which leaves the 30-day cap; anything longer is cut to the cap."""
+    own = max_age_ms / 1000 if isinstance(max_age_ms, int | float) and not isinstance(max_age_ms, bool) \
+        else UNSTAMPED_MAX_AGE_S
+    return min(own or RECURRING_MAX_AGE_S, RECURRING_MAX_AGE_S)
+
+
 def _with_times(task: CronTask, now: float) -> CronTask:
     try:
         schedule = parse_cron(task.cron)
@@ -188,9 +203,8 @@ class CronService:
                             job_id=creator.get(raw["id"]) or by_session.get(raw.get("createdBySessionId")))
             if isinstance(raw.get("lastFiredAt"), int | float):
                 task.last_run = raw["lastFiredAt"] / 1000
-            max_age = raw.get("maxAgeMs", DEFAULT_MAX_AGE_S * 1000)
-            if task.recurring and not raw.get("permanent") and max_age:
-                task.expires_at = task.created_at + max_age / 1000
+            if task.recurring and not raw.get("permanent"):
+                task.expires_at = task.created_at + max_age_s(raw.get("maxAgeMs"))
             found.append(_with_times(task, now))
         for job in jobs:
             live = self._services.jobs.is_live(job.id)
@@ -241,10 +255,12 @@ class CronService:
                     scan.deleted.add(str(tool_input["id"]))
                 elif name == "CronCreate" and (m := _CREATED.search(content)):
                     recurring = m.group(1) == "recurring job"
+                    said = _AUTO_EXPIRES.search(content)
+                    max_age = int(said.group(1)) * 86400 if said else RECURRING_MAX_AGE_S
                     scan.created[m.group(2)] = CronTask(
                         id=m.group(2), cron=str(tool_input.get("cron", "")), prompt=str(tool_input.get("prompt", "")),
                         recurring=recurring, durable="Persisted to" in content, job_id=job_id, created_at=ts,
-                        expires_at=ts + DEFAULT_MAX_AGE_S if recurring else None)
+                        expires_at=ts + max_age if recurring else None)
         return scan
 
     def _fired(self, session_id: str) -> dict[str, float]:

@@ -81,6 +81,14 @@ def test_next_run_agrees_with_a_minute_by_minute_search():
 # -- tasks from a real CLI run -----------------------------------------------------------------
 
 
+def _stated_max_age_days(body: dict) -> int:
+    """The lifetime CronCreate told the model a recurring task has ("Auto-expires after N days")."""
+    for result in tool_results(body):
+        if m := re.search(r"Auto-expires after (\d+) days", result.content):
+            return int(m.group(1))
+    raise AssertionError("no CronCreate result states when a recurring task expires")
+
+
 def _created_id(body: dict, prompt_marker: str) -> str:
     for result in reversed(tool_results(body)):
         if m := re.search(r"Scheduled recurring job (\S+) ", result.content):
@@ -97,7 +105,8 @@ async def test_tasks_from_the_file_and_from_the_jobs_tool_calls(services, projec
                                                         "recurring": False}))
     scripted_model.add_response(tool_use("CronCreate", {"cron": "0 * * * *", "prompt": "hourly, then cancelled"}))
     scripted_model.add_response(lambda body: tool_use("CronDelete", {"id": _created_id(body, "hourly")}))
-    scripted_model.add_response(text("Scheduled."))
+    stated: list[int] = []
+    scripted_model.add_response(lambda body: stated.append(_stated_max_age_days(body)) or text("Scheduled."))
     started = time.time()
     job = services.jobs.submit(project.id, "set up my reminders", permission_mode="bypassPermissions")
     await wait_status(services.jobs, job.id, "idle", timeout=90)
@@ -114,10 +123,13 @@ async def test_tasks_from_the_file_and_from_the_jobs_tool_calls(services, projec
     assert durable.cron == "*/5 * * * *" and durable.last_run is None
     assert started - 1 < durable.created_at < time.time()
     assert time.time() < durable.next_run <= time.time() + 300 and when(durable.next_run).minute % 5 == 0
+    # The lifetime the CLI states, stamps on the task and applies: 30 days in CLI 2.1.337.
+    assert stated == [30] and on_disk[0]["maxAgeMs"] == 30 * 86400 * 1000
     assert durable.expires_at == pytest.approx(durable.created_at + 30 * 86400)
 
     standup = tasks["standup notes"]
     assert not standup.durable and standup.recurring and standup.job_id == job.id
+    assert standup.expires_at == pytest.approx(standup.created_at + 30 * 86400)
     assert when(standup.next_run).hour == 9 and when(standup.next_run).weekday() < 5
 
     once = tasks["remind me once"]
@@ -151,3 +163,24 @@ async def test_a_broken_tasks_file_is_no_tasks(services, project):
     path.write_text(json.dumps({"tasks": [{"id": "a1", "cron": "bogus", "prompt": "p", "createdAt": 1}, {"id": 3}]}))
     [task] = CronService(services).tasks(project.id)
     assert task.id == "a1" and not task.valid and task.next_run is None and task.job_id is None
+
+
+@pytest.mark.parametrize(("entry", "lifetime_days"), [
+    ({}, 7),  # written by hand or by an older CLI: no maxAgeMs of its own
+    ({"maxAgeMs": "soon"}, 7),  # not a number: ignored, as the CLI ignores it
+    ({"maxAgeMs": 3 * 86400_000}, 3),
+    ({"maxAgeMs": 30 * 86400_000}, 30),  # what CronCreate stamps
+    ({"maxAgeMs": 90 * 86400_000}, 30),  # never beyond the CLI's cap
+    ({"maxAgeMs": 0}, 30),  # no limit of its own leaves the cap
+    ({"permanent": True}, None),
+    ({"recurring": False}, None),  # a one-shot task fires once instead
+], ids=["unstamped", "not-a-number", "own-3d", "stamped-30d", "over-the-cap", "zero", "permanent", "one-shot"])
+def test_a_durable_task_expires_when_the_cli_deletes_it(services, project, entry, lifetime_days):
+    created_ms = 1_767_225_600_000
+    raw = {"id": "t1", "cron": "0 9 * * *", "prompt": "p", "createdAt": created_ms, "recurring": True, **entry}
+    path = Path(project.path) / ".claude" / "scheduled_tasks.json"
+    path.parent.mkdir()
+    path.write_text(json.dumps({"tasks": [raw]}))
+    [task] = CronService(services).tasks(project.id)
+    expected = None if lifetime_days is None else created_ms / 1000 + lifetime_days * 86400
+    assert task.expires_at == expected

@@ -84,6 +84,17 @@ def test_nested_gitignore_and_anchored_patterns(files):
     assert _names(files.list_dir("./src/util/")) == ["helpers.py"]
 
 
+def test_a_directory_whose_contents_are_ignored_still_shows_what_is_re_included(files, project):
+    """`logs/*` with `!logs/.gitkeep`: git shows logs/.gitkeep, so logs/ itself must not be hidden."""
+    _write(project, ".gitignore", "logs/*\n!logs/.gitkeep\n")
+    _write(project, "logs/.gitkeep", "")
+    _write(project, "logs/today.txt")
+    assert "logs" in _names(files.list_dir(""))
+    assert _names(files.list_dir("logs")) == [".gitkeep"]
+    files.refresh()
+    assert "logs/.gitkeep" in files.index.snapshot.paths and "logs/today.txt" not in files.index.snapshot.paths
+
+
 def test_tree_errors_are_clear(files):
     with pytest.raises(NotFound):
         files.list_dir("nowhere")
@@ -121,6 +132,13 @@ def test_index_agrees_with_git_on_ignored_files(project, files):
     ("\\#x", "#x", False, True),
     ("te?t", "te/t", False, None),
     ("foo\\ ", "foo ", False, True),
+    ("logs/*\n!logs/.gitkeep", "logs", True, None),  # `x/*` is what is inside x, not x
+    ("logs/*\n!logs/.gitkeep", "logs/.gitkeep", False, False),
+    ("a**/b", "ab", False, True),  # as git: a `**` right after the leading text acts as a whole segment
+    ("[!]a]", "b", False, True),  # a `]` first in a bracket is a member
+    ("[b-a]", "b", False, True),  # a reversed range adds nothing, its first character stays
+    ("a[", "a[", False, None),  # an unclosed bracket matches nothing
+    ("a\\\\ ", "a\\", False, True),  # an escaped backslash does not keep the trailing space
 ])
 def test_gitignore_pattern_semantics(patterns, path, is_dir, ignored):
     assert IgnoreFile.parse("", patterns).decide(path, is_dir) is ignored

