@@ -10,7 +10,7 @@ from components.job.header import JobHeader
 from components.workspace import PANELS
 from core.errors import UserError
 from core.services import Services
-from pages.layout import frame
+from pages.layout import found, frame
 
 TABS = ("Chat", "Terminal", "Files", "Git", "Memories", "Cron")
 
@@ -40,11 +40,8 @@ def _branch_dialog(title: str, text: str, start) -> None:
 def register(services: Services) -> None:
     @ui.page("/job/{job_id}")
     def job_page(job_id: str, tab: str = "Chat") -> None:
-        try:
-            job = services.jobs.get(job_id)
-        except UserError as exc:
-            with frame(services):
-                ui.label(str(exc)).classes("text-negative")
+        job = found(services, lambda: services.jobs.get(job_id))
+        if job is None:
             return
 
         def fork(seq: int) -> None:

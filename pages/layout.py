@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import TypeVar
 
 from nicegui import app, ui
 
@@ -13,7 +14,10 @@ from components.shell.credentials_banner import credentials_banner
 from components.shell.notifier import Notifier
 from components.shell.palette import Palette
 from components.shell.sidebar import ProjectSidebar
+from core.errors import UserError
 from core.services import Services
+
+T = TypeVar("T")
 
 _CSS = """
 <style>
@@ -56,6 +60,16 @@ def _remember_split(name: str):
     def save(event) -> None:
         app.storage.user[f"split-{name}"] = event.value
     return save
+
+
+def found(services: Services, lookup: Callable[[], T]) -> T | None:
+    """What `lookup` finds (a project, a job), or None after showing why not in the shared frame."""
+    try:
+        return lookup()
+    except UserError as exc:
+        with frame(services):
+            ui.label(str(exc)).classes("text-negative").props("data-testid=not-found")
+        return None
 
 
 @contextmanager

@@ -5,19 +5,15 @@ from __future__ import annotations
 from nicegui import ui
 
 from components.job.composer import Composer
-from core.errors import UserError
 from core.services import Services
-from pages.layout import frame
+from pages.layout import found, frame
 
 
 def register(services: Services) -> None:
     @ui.page("/project/{project_id}")
     def project_page(project_id: str, new: str | None = None) -> None:
-        try:
-            project = services.projects.get(project_id)
-        except UserError as exc:
-            with frame(services):
-                ui.label(str(exc)).classes("text-negative")
+        project = found(services, lambda: services.projects.get(project_id))
+        if project is None:
             return
         with frame(services, project_id=project.id, title=project.name, show_list_on_phone=not new):
             ui.label(project.name).classes("text-h5")

@@ -193,3 +193,11 @@ def test_phone_layout_shows_one_panel_at_a_time(server, browser, scripted_model)
         expect(phone.get_by_test_id(f"job-row-{job_id}")).to_be_visible()
     finally:
         context.close()
+
+
+def test_an_unknown_job_or_project_says_so_in_the_frame(server, page):
+    for path, words in (("/job/0123abcd", "No job with id '0123abcd'."),
+                        ("/project/0123abcd", "No project with id '0123abcd'.")):
+        page.goto(path)
+        expect(page.get_by_test_id("not-found")).to_have_text(words)
+        expect(page.get_by_test_id("new-project")).to_be_visible()  # the sidebar is there: a way on
