@@ -58,6 +58,7 @@ class Project(_Record):
     created_at: float = field(default_factory=now)
     archived: bool = False
     external: bool = False  # points at an existing directory outside PROJECTS_ROOT
+    isolate_jobs: bool = False  # new jobs start isolated (their own worktree and branch) unless told otherwise
 
 
 @dataclass
@@ -90,6 +91,13 @@ class Job(_Record):
     always_allow: list[str] = field(default_factory=list)
     files_touched: list[str] = field(default_factory=list)
     imported_from: str | None = None
+    # Isolated jobs (spec L1): the job's own worktree and branch, and where its branch started.
+    isolated: bool = False
+    worktree: str | None = None
+    branch: str | None = None
+    base: str | None = None  # the branch the job started from; None: a detached HEAD
+    base_commit: str | None = None  # the commit its changes are shown against
+    uncommitted_elsewhere: list[str] = field(default_factory=list)  # the main checkout's, not carried over
 
     @property
     def finished(self) -> bool:

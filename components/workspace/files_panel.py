@@ -19,6 +19,7 @@ class FilesPanel:
         ensure_style()
         self.services = services
         self.project_id = project_id
+        self.job_id = job_id
         self.service: FileService | None = None
         self.tree: FileTree | None = None
         self.search: FileSearchView | None = None
@@ -41,7 +42,7 @@ class FilesPanel:
     async def _load(self) -> None:
         try:
             # The first use of a project builds its file index (in the background): not on the event loop.
-            self.service = await blocking(self.services.workspaces.files, self.project_id)
+            self.service = await blocking(self.services.workspaces.files, self.project_id, self.job_id)
         except Exception as exc:
             with self.left:
                 ui.label(message_of(exc)).classes("ws-error").props("data-testid=files-error")

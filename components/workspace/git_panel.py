@@ -29,7 +29,7 @@ class GitPanel:
         ensure_style()
         self.services = services
         self.job_id = job_id
-        self.git = services.workspaces.git(project_id)  # shared with the API
+        self.git = services.workspaces.git(project_id, job_id)  # shared with the API
         self.status: GitStatus | None = None
         self.selected: tuple[str, bool] | None = None  # the file (and side) whose diff is shown
         self._refreshing = asyncio.Lock()

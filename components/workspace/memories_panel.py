@@ -26,6 +26,7 @@ class MemoriesPanel:
         ensure_style()
         self.services = services
         self.project_id = project_id
+        self.job_id = job_id
         self.memory: MemoryService | None = None
         self.current: MemoryFile | None = None
         self.saved_text = ""
@@ -70,7 +71,7 @@ class MemoriesPanel:
 
     async def _load(self) -> None:
         try:
-            self.memory = await blocking(self.services.workspaces.memory, self.project_id)
+            self.memory = await blocking(self.services.workspaces.memory, self.project_id, self.job_id)
         except Exception as exc:
             with self.listing:
                 ui.label(message_of(exc)).classes("ws-error")

@@ -45,8 +45,10 @@ class TerminalPanel:
     def __init__(self, services: Services, project_id: str, job_id: str | None = None) -> None:
         ensure_style()
         self.manager = services.terminals
-        self.key = project_id
-        self.cwd = services.projects.get(project_id).path
+        directory = services.workspaces.directory(project_id, job_id)
+        # One shell per folder: a project's, or an isolated job's worktree.
+        self.key = project_id if directory == services.projects.directory(project_id) else f"job:{job_id}"
+        self.cwd = str(directory)
         self.terminal: Terminal | None = None
         self.detached = False  # after Disconnect, a resize must not attach again
         self._unsubscribe = lambda: None

@@ -27,30 +27,36 @@ class Workspaces:
         self._git: dict[str, GitService] = {}
         self._lock = threading.Lock()
 
-    def directory(self, project_id: str) -> Path:
+    def directory(self, project_id: str, job_id: str | None = None) -> Path:
+        """Where a project's panels work: the project's folder, or an isolated job's own worktree."""
+        if job_id is not None:
+            job = self._services.jobs.get(job_id)
+            if job.isolated and job.worktree:
+                return Path(job.worktree)
         return self._services.projects.directory(project_id)
 
-    def files(self, project_id: str) -> FileService:
-        """The first call for a project builds its file index in the background: call it off the event loop."""
-        return self._files.get(self.directory(project_id))
+    def files(self, project_id: str, job_id: str | None = None) -> FileService:
+        """The first call for a folder builds its file index in the background: call it off the event loop."""
+        return self._files.get(self.directory(project_id, job_id))
 
-    def git(self, project_id: str) -> GitService:
-        key = str(self.directory(project_id).resolve())
+    def git(self, project_id: str, job_id: str | None = None) -> GitService:
+        """The one GitService per repository folder: its lock serialises every writer."""
+        key = str(self.directory(project_id, job_id).resolve())
         with self._lock:
             service = self._git.get(key)
             if service is None:
                 service = self._git[key] = GitService(key)
             return service
 
-    def memory(self, project_id: str) -> MemoryService:
+    def memory(self, project_id: str, job_id: str | None = None) -> MemoryService:
         """For this server: its own HOME and config folder, and the auto-memory folder its sessions reported
         (read from the project's jobs' first events: call it off the event loop)."""
-        return MemoryService(self.directory(project_id), Path.home(), config_dir=claude_config_dir(),
+        return MemoryService(self.directory(project_id, job_id), Path.home(), config_dir=claude_config_dir(),
                              auto_memory_dir=reported_auto_dir(self._services.jobs, project_id))
 
-    def forget(self, project_id: str) -> None:
-        """Drop a project's file service (archived, moved): stops its index thread."""
-        self._files.forget(self.directory(project_id))
+    def forget(self, project_id: str, job_id: str | None = None) -> None:
+        """Drop a folder's file service (a project archived, a worktree removed): stops its index thread."""
+        self._files.forget(self.directory(project_id, job_id))
 
     def close_all(self) -> None:
         self._files.close_all()

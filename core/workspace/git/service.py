@@ -40,7 +40,7 @@ class GitService:
 
     def __init__(self, project_path: str | os.PathLike[str]) -> None:
         self.root = Path(project_path).resolve()
-        self._lock = threading.Lock()
+        self.lock = threading.Lock()
 
     # ----------------------------------------------------------------- plumbing
 
@@ -64,9 +64,10 @@ class GitService:
                 pass
         raise _not_a_repository(self.root)
 
-    def _git(self, *args: str, timeout: float | None = None, ok: tuple[int, ...] = (0,),
-             strip: bool = True) -> tuple[int, str, str]:
-        """(exit code, stdout, stderr) of `git args`; any other exit code becomes a UserError with git's words."""
+    def git(self, *args: str, timeout: float | None = None, ok: tuple[int, ...] = (0,),
+            strip: bool = True) -> tuple[int, str, str]:
+        """(exit code, stdout, stderr) of `git args` in this repository; an exit code not in `ok` becomes a
+        UserError with git's own words. Writers hold `lock`."""
         repo = self._open()
         # Literal pathspecs: a file named 'a*.txt' must not stage every a-something.txt.
         command = ["git", "--literal-pathspecs", "-c", "core.quotePath=false", *args]
@@ -111,8 +112,8 @@ class GitService:
             raise _not_a_repository(self.root)
         return status
 
-    def _has_commits(self) -> bool:
-        return self._git("rev-parse", "--verify", "-q", "HEAD", ok=(0, 1))[0] == 0
+    def has_commits(self) -> bool:
+        return self.git("rev-parse", "--verify", "-q", "HEAD", ok=(0, 1))[0] == 0
 
     # ----------------------------------------------------------------- reading
 
@@ -120,7 +121,7 @@ class GitService:
         if not self.is_repo():
             return GitStatus(root=str(self.root), is_repo=False)
         # --no-optional-locks: a status refresh must not take index.lock from a running `git commit`.
-        _, out, _ = self._git("--no-optional-locks", "status", "--porcelain=v2", "--branch", "-z",
+        _, out, _ = self.git("--no-optional-locks", "status", "--porcelain=v2", "--branch", "-z",
                               "--untracked-files=all")
         return parse_status(str(self.root), out)
 
@@ -128,73 +129,92 @@ class GitService:
         """The unified diff of one file; an untracked file shows as entirely added."""
         (relative,) = self._paths([path])
         if staged:
-            text = self._git("diff", "--cached", "--no-color", "--no-ext-diff", "--", relative, strip=False)[1]
+            text = self.git("diff", "--cached", "--no-color", "--no-ext-diff", "--", relative, strip=False)[1]
         elif self._is_untracked(relative):
             text = self._untracked_diff(relative)
         else:
-            text = self._git("diff", "--no-color", "--no-ext-diff", "--", relative, strip=False)[1]
+            text = self.git("diff", "--no-color", "--no-ext-diff", "--", relative, strip=False)[1]
         if len(text) > MAX_DIFF_CHARS:
             text = text[:MAX_DIFF_CHARS] + f"\n... diff cut at {MAX_DIFF_CHARS:,} characters\n"
         return text
 
     def _is_untracked(self, relative: str) -> bool:
-        out = self._git("ls-files", "--others", "--exclude-standard", "-z", "--", relative)[1]
+        out = self.git("ls-files", "--others", "--exclude-standard", "-z", "--", relative)[1]
         return bool(out.strip("\0"))
 
     def _untracked_diff(self, relative: str) -> str:
         """Each untracked file under `relative` (a file or a folder) against /dev/null."""
-        listed = self._git("ls-files", "--others", "--exclude-standard", "-z", "--", relative)[1]
+        listed = self.git("ls-files", "--others", "--exclude-standard", "-z", "--", relative)[1]
         parts = []
         for file in [f for f in listed.split("\0") if f][:MAX_UNTRACKED_DIFF_FILES]:
             size = (self.root / file).stat().st_size
             if size > MAX_UNTRACKED_DIFF_BYTES:
                 parts.append(f"new file {file}: {size:,} bytes, too large to show\n")
             else:  # --no-index exits 1 when the files differ, which here is always
-                parts.append(self._git("diff", "--no-index", "--no-color", "--no-ext-diff", "--", os.devnull, file,
+                parts.append(self.git("diff", "--no-index", "--no-color", "--no-ext-diff", "--", os.devnull, file,
                                        ok=(0, 1), strip=False)[1])
         return "".join(parts)
 
     def log(self, limit: int = 20) -> list[LogEntry]:
-        if not self._has_commits():
+        if not self.has_commits():
             return []
         fmt = _FIELD.join(("%H", "%h", "%an", "%ae", "%aI", "%s")) + _RECORD
-        out = self._git("log", f"-n{max(1, min(limit, 1000))}", f"--format={fmt}")[1]
+        out = self.git("log", f"-n{max(1, min(limit, 1000))}", f"--format={fmt}")[1]
         return [LogEntry(*record.strip("\n").split(_FIELD, 5)) for record in out.split(_RECORD) if record.strip()]
 
     # ----------------------------------------------------------------- changing
 
-    def init(self) -> GitStatus:
-        """`git init` for a project that is not a repository yet."""
+    def init(self, first_commit: bool = False) -> GitStatus:
+        """`git init` for a project that is not a repository yet; with `first_commit`, everything in it (but what
+        .gitignore leaves out) is committed too, so that branches and worktrees have something to start from."""
         if not self.root.is_dir():
             raise NotFound(f"Project directory {self.root} does not exist.")
-        with self._lock:
+        with self.lock:
             if self.is_repo():
                 raise Conflict(f"{self.root.name} is already a git repository.")
             Repo.init(self.root).close()
+            if first_commit:
+                self.git("add", "-A")
+                self.git(*self.fallback_identity(), "commit", "-q", "--allow-empty", "-m", "Initial commit")
         return self.status()
+
+    def fallback_identity(self) -> list[str]:
+        """`-c` options naming the server as author when git knows nobody: commits the server makes on a person's
+        behalf (a first commit, an archived job's work) must not fail for want of an identity."""
+        if self.git("config", "user.email", ok=(0, 1))[0] == 0:
+            return []
+        return ["-c", "user.name=Claude Code Server", "-c", "user.email=claude-code-server@localhost"]
+
+    def current_branch(self) -> str | None:
+        """The checked-out branch; None on a detached HEAD."""
+        code, out, _ = self.git("symbolic-ref", "-q", "--short", "HEAD", ok=(0, 1))
+        return out.strip() if code == 0 else None
+
+    def commit_of(self, revision: str) -> str:
+        return self.git("rev-parse", "--verify", "-q", f"{revision}^{{commit}}")[1].strip()
 
     def stage(self, paths: list[str]) -> None:
         relative = self._paths(paths)
-        with self._lock:
-            self._git("add", "-A", "--", *relative)  # -A: a deleted file's removal is staged too
+        with self.lock:
+            self.git("add", "-A", "--", *relative)  # -A: a deleted file's removal is staged too
 
     def stage_all(self) -> None:
-        with self._lock:
-            self._git("add", "-A")
+        with self.lock:
+            self.git("add", "-A")
 
     def unstage(self, paths: list[str]) -> None:
         relative = self._paths(paths)
-        with self._lock:
-            if self._has_commits():
-                self._git("restore", "--staged", "--", *relative)
+        with self.lock:
+            if self.has_commits():
+                self.git("restore", "--staged", "--", *relative)
             else:  # nothing to restore from before the first commit: take the paths out of the index
-                self._git("rm", "--cached", "-r", "-q", "--ignore-unmatch", "--", *relative)
+                self.git("rm", "--cached", "-r", "-q", "--ignore-unmatch", "--", *relative)
 
     def discard(self, paths: list[str]) -> None:
         """Throw away unstaged changes: tracked files go back to their staged (or committed) content,
         untracked files and folders are deleted. Staged changes stay. The UI asks first."""
         relative = self._paths(paths)
-        with self._lock:
+        with self.lock:
             status = self._repo_status()
             changed = [c.path for c in status.modified]
             untracked = [c.path for c in status.untracked]
@@ -204,9 +224,9 @@ class GitService:
             if nothing:
                 raise UserError(f"No unstaged changes to discard in {', '.join(nothing)}.")
             if restore:
-                self._git("checkout", "--", *restore)  # from the index; works before the first commit too
+                self.git("checkout", "--", *restore)  # from the index; works before the first commit too
             if clean:
-                self._git("clean", "-f", "-d", "-q", "--", *clean)  # never -x: ignored files are not ours
+                self.git("clean", "-f", "-d", "-q", "--", *clean)  # never -x: ignored files are not ours
 
     def commit(self, message: str) -> str:
         """Commit what is staged; returns the new commit's sha."""
@@ -215,16 +235,16 @@ class GitService:
             raise UserError("A commit needs a message.")
         if "\x00" in message:  # a command line cannot carry it
             raise UserError("A commit message cannot contain NUL characters.")
-        with self._lock:
+        with self.lock:
             if not self._repo_status().staged:
                 raise UserError("Nothing is staged: stage the changes to commit first.")
-            self._git("commit", "-q", "-m", message)
-            return self._git("rev-parse", "HEAD")[1].strip()
+            self.git("commit", "-q", "-m", message)
+            return self.git("rev-parse", "HEAD")[1].strip()
 
     def push(self) -> str:
         """Push the current branch; a branch without upstream is pushed to the only (or origin) remote."""
-        with self._lock:
-            remotes = self._git("remote")[1].split()
+        with self.lock:
+            remotes = self.git("remote")[1].split()
             if not remotes:
                 raise UserError("This repository has no remote to push to. Add one first, for example "
                                 "`git remote add origin <url>` in the terminal.")
@@ -234,13 +254,13 @@ class GitService:
                 remote = "origin" if "origin" in remotes else remotes[0] if len(remotes) == 1 else None
                 if remote is not None:
                     args += ["--set-upstream", remote, "HEAD"]
-            _, out, err = self._git(*args, timeout=NETWORK_TIMEOUT_S)
+            _, out, err = self.git(*args, timeout=NETWORK_TIMEOUT_S)
             return _combined(out, err)
 
     def pull(self) -> str:
-        with self._lock:
+        with self.lock:
             # --no-edit: a merge commit must not wait for an editor nobody sees.
-            _, out, err = self._git("pull", "--no-edit", timeout=NETWORK_TIMEOUT_S)
+            _, out, err = self.git("pull", "--no-edit", timeout=NETWORK_TIMEOUT_S)
             return _combined(out, err)
 
 
