@@ -42,6 +42,7 @@ ERROR = "error"
 WARNING = "warning"
 PROMPT_QUEUED = "prompt_queued"
 SESSION_RESET = "session_reset"
+REWIND = "rewind"  # files restored to before a user message (spec L3)
 # Live only.
 DELTA = "delta"
 # System notices that only matter while they happen ("requesting", hook progress).

@@ -122,6 +122,13 @@ class ProjectService:
         self._save(project)
         return project
 
+    def set_isolate_jobs(self, project_id: str, isolate: bool) -> Project:
+        """Whether new jobs of the project get a worktree and branch of their own by default (spec L1)."""
+        project = self.get(project_id)
+        project.isolate_jobs = bool(isolate)
+        self._save(project)
+        return project
+
     def set_archived(self, project_id: str, archived: bool) -> Project:
         project = self.get(project_id)
         project.archived = archived

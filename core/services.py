@@ -14,6 +14,7 @@ from core.projects import ProjectService
 from core.security.redact import Redactor
 from core.settings import Settings
 from core.workspace.cron import CronService
+from core.workspace.reviews import JobReviews
 from core.workspace.terminal import TerminalManager
 from core.workspace.workspaces import Workspaces
 from storage.event_log import EventLogStore
@@ -34,12 +35,15 @@ class Services:
     cron: CronService = field(init=False)
     importer: SessionImporter = field(init=False)
     workspaces: Workspaces = field(init=False)
+    reviews: JobReviews = field(init=False)  # isolated jobs' changes, accepted hunks and merges (spec L2)
 
     def __post_init__(self) -> None:
         # One of each, for the server's life: they keep incremental state about every job or project.
         self.cron = CronService(self)
         self.importer = SessionImporter(self)
         self.workspaces = Workspaces(self)
+        self.jobs.isolation.git_at = self.workspaces.git_at  # one lock per repository for every writer
+        self.reviews = JobReviews(self)
 
     @classmethod
     def create(cls, settings: Settings) -> Services:

@@ -12,7 +12,7 @@ from core.errors import UserError
 from core.services import Services
 from pages.layout import found, frame
 
-TABS = ("Chat", "Terminal", "Files", "Git", "Memories", "Cron")
+TABS = ("Chat", "Changes", "Terminal", "Files", "Git", "Memories", "Cron")  # Changes: isolated jobs only (spec L2)
 
 
 def _branch_dialog(title: str, text: str, start) -> None:
@@ -52,12 +52,13 @@ def register(services: Services) -> None:
             _branch_dialog("Edit & resend: a new job with the conversation before this message", text,
                            lambda new_text: services.jobs.edit_resend(job.id, seq, new_text))
 
+        shown = [name for name in TABS if name != "Changes" or job.isolated]
         with frame(services, project_id=job.project_id, job_id=job.id, title=job.name):
             JobHeader(services, job.id)
             with ui.tabs().props("dense align=left").classes("w-full") as tabs:
-                for name in TABS:
+                for name in shown:
                     ui.tab(name).props(f"data-testid=tab-{name.lower()}")
-            with ui.tab_panels(tabs, value=tab if tab in TABS else "Chat").classes("w-full").props("keep-alive"):
+            with ui.tab_panels(tabs, value=tab if tab in shown else "Chat").classes("w-full").props("keep-alive"):
                 with ui.tab_panel("Chat").classes("q-pa-none"):
                     with ui.column().classes("w-full no-wrap gap-2").style("height: calc(100vh - 230px)"):
                         # The chat scrolls inside this box; the composer stays in view below it.
@@ -66,7 +67,7 @@ def register(services: Services) -> None:
                             ChatView(services, job.id, on_fork=fork, on_edit=edit)
                         Composer(services, job.project_id, job.id,
                                  file_completer=services.file_completer(job.project_id))
-                for name in TABS[1:]:
+                for name in shown[1:]:
                     with ui.tab_panel(name).classes("q-pa-none"):
                         panel = PANELS.get(name)
                         if panel:

@@ -19,6 +19,8 @@ from components.common.markdown import Markdown
 
 EditHandler = Callable[[int, str], Any]
 ForkHandler = Callable[[int], Any]
+RewindHandler = Callable[[int, str], Any]
+SHOWN_RESTORED_FILES = 8
 
 # Wrappers the CLI puts around echoed slash-command input and output.
 _COMMAND_TAGS = re.compile(r"</?(?:local-command-stdout|local-command-stderr|command-name|command-message|"
@@ -27,7 +29,8 @@ INTERRUPTED_SUBTYPES = {"error_during_execution"}
 QUIET_STATUSES = {"running", "idle"}  # every turn passes through them; the indicator already says so
 
 
-def user_message(event: dict[str, Any], on_edit: EditHandler | None) -> ui.element:
+def user_message(event: dict[str, Any], on_edit: EditHandler | None,
+                 on_rewind: RewindHandler | None = None) -> ui.element:
     text = event.get("text", "")
     with ui.column().classes("ccs-user self-end gap-1").style("max-width: 85%") as box:
         tag(box, "user-message", seq=str(event.get("seq", "")))
@@ -39,10 +42,30 @@ def user_message(event: dict[str, Any], on_edit: EditHandler | None) -> ui.eleme
                 for image in images:
                     tag(ui.chip(f"{image.get('name', 'image')} · {fmt.size(int(image.get('size') or 0))}",
                                 icon="image").props("dense outline"), "user-image")
-        if on_edit is not None:
+        if on_edit is not None or on_rewind is not None:
             seq = event["seq"]
-            tag(mini_button("edit", lambda: on_edit(seq, text), label="Edit & resend").classes("self-end"), "edit")
+            with ui.row().classes("self-end gap-1"):
+                if on_rewind is not None:
+                    tag(mini_button("history", lambda: on_rewind(seq, text), label="Restore files",
+                                    title="Restore files to before this message"), "restore-files")
+                if on_edit is not None:
+                    tag(mini_button("edit", lambda: on_edit(seq, text), label="Edit & resend"), "edit")
     return box
+
+
+def rewind_notice(event: dict[str, Any]) -> None:
+    """Files restored to before a user message: which message, and which files."""
+    quoted = event.get("user_text") or ""
+    target = f"“{quoted}”" if quoted else f"message #{event.get('user_seq')}"
+    files = [str(f) for f in event.get("files") or []]
+    listed = ", ".join(files[:SHOWN_RESTORED_FILES])
+    if len(files) > SHOWN_RESTORED_FILES:
+        listed += f" and {len(files) - SHOWN_RESTORED_FILES} more"
+    with ui.row().classes("items-start no-wrap gap-2 ccs-muted") as row:
+        tag(row, "rewind-notice", seq=str(event.get("user_seq", "")))
+        ui.icon("history", size="xs").classes("mt-0.5")
+        ui.label(f"Files restored to before {target}: {listed or 'none needed restoring'}").classes(
+            "whitespace-pre-wrap break-words")
 
 
 def echoed_user(event: dict[str, Any]) -> None:

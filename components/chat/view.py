@@ -25,6 +25,7 @@ from components.chat.fmt import tag
 from components.chat.indicator import WorkingIndicator
 from components.chat.lane import Lane
 from components.chat.output import output
+from components.chat.rewind_dialog import RewindDialog
 from components.chat.streaming import LiveStream
 from components.chat.style import ensure_style
 from components.chat.tool_card import ToolCard
@@ -78,11 +79,12 @@ class _Root(ui.column):
 class ChatView:
     def __init__(self, services: Any, job_id: str, *, on_fork: Callable[[int], Any] | None = None,
                  on_edit: Callable[[int, str], Any] | None = None, initial_events: int = INITIAL_EVENTS,
-                 page_events: int = PAGE_EVENTS) -> None:
+                 page_events: int = PAGE_EVENTS, offer_rewind: bool = True) -> None:
         """Build the view in the current UI context.
 
         `on_fork(seq)` is offered after each completed turn (seq of its `result` event);
         `on_edit(seq, text)` on each of the user's messages. Without them the buttons are left out.
+        `offer_rewind`: each of the user's messages offers to restore files to before it (its own dialog).
         """
         ensure_style()
         self.jobs = services.jobs
@@ -90,6 +92,7 @@ class ChatView:
         self.job_id = job_id
         self.on_fork = on_fork
         self.on_edit = on_edit
+        self.on_rewind = self._open_rewind if offer_rewind else None
         self.page_events = page_events
         self.last_seq = 0
         self.first_seq: int | None = None
@@ -281,7 +284,7 @@ class ChatView:
             if queued is not None:
                 queued.element.delete()
         with lane.slot(new_turn=True):
-            items.user_message(event, self.on_edit)
+            items.user_message(event, self.on_edit, self.on_rewind)
 
     def _render_queued(self, event: dict[str, Any], lane: Lane) -> None:
         uuid = event.get("uuid", "")
@@ -319,6 +322,10 @@ class ChatView:
             described = items.describe_status(event, lane.last_error)
         elif kind == ev.SESSION_RESET:
             described = ("Conversation cleared: a new session starts here", "warning")
+        elif kind == ev.REWIND:
+            with lane.slot():
+                items.rewind_notice(event)
+            return
         elif kind == ev.SYSTEM:
             described = self._describe_system(event, lane)
         else:
@@ -339,6 +346,10 @@ class ChatView:
             lane.last_init = key
         text = items.describe_system(event)
         return (text, "info") if text else None
+
+    def _open_rewind(self, seq: int, text: str) -> None:
+        with self.root:  # not inside the message: a lane may be re-rendered while the dialog is open
+            RewindDialog(self.jobs, self.job_id, seq, text)
 
     # -- subagents, orphans, approvals, queued prompts ---------------------------------------
 

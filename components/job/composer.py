@@ -11,6 +11,7 @@ from collections.abc import Callable
 from nicegui import app, ui
 
 from components.common.format import text_of_input
+from components.job.isolation import IsolationOption
 from core.errors import UserError
 from core.jobs.images import MAX_IMAGE_BYTES, MAX_IMAGES, Image, from_base64, validate
 from core.models import EFFORT_LEVELS, PERMISSION_MODES
@@ -90,6 +91,7 @@ class Composer:
                     "w-44")
                 self.effort = ui.select([""] + list(EFFORT_LEVELS), value="", label="Effort").props(
                     "dense").classes("w-28")
+            self.isolation = IsolationOption(self.services, self.project_id)
 
     # -- drafts and completion ------------------------------------------------------------
 
@@ -197,7 +199,7 @@ class Composer:
         return {"mode": self.mode.value, "model": text_of_input(self.model).strip() or None,
                 "permission_mode": self.permission_mode.value,
                 "thinking_tokens": int(thinking) if thinking is not None else None,
-                "effort": self.effort.value or None}
+                "effort": self.effort.value or None, "isolated": self.isolation.value}
 
     async def _local_command(self, text: str) -> bool:
         if self.job_id is None or text not in ("/session", "/stop", "/close"):

@@ -7,6 +7,7 @@ from nicegui import ui
 from components.common.format import cost, countdown, status_color, status_label, text_of_input
 from components.common.live_refresh import refresh_on_notices
 from components.common.rename_dialog import open_rename_dialog
+from components.job.isolation import IsolationBar
 from core.errors import UserError
 from core.models import EFFORT_LEVELS, PERMISSION_MODES
 from core.services import Services
@@ -21,6 +22,7 @@ CONTROLS = (
     ("Retry", "replay", "retry", "retry", "primary"),
     ("Restore", "unarchive", "restore", "restore", "primary"),
     ("Archive", "archive", "archive", "archive", "grey"),
+    ("Discard branch", "delete_forever", "confirm_discard_branch", "discard-branch", "negative"),
 )
 
 
@@ -64,6 +66,7 @@ class JobHeader:
             if parent is not None:
                 self.parent_link.set_text(f"Forked from: {parent.name}")
                 self.parent_link.props(f"href=/job/{parent.id}")
+        self.isolation.update(job)
         allowed = self._allowed_controls(job, live)
         for testid, button in self._buttons.items():
             button.set_visibility(testid in allowed)
@@ -89,6 +92,7 @@ class JobHeader:
                 ui.space()
                 self.cost = ui.label().classes("text-caption text-grey").props("data-testid=job-cost")
             self.parent_link = ui.link("", "/").classes("text-caption").props("data-testid=parent-link")
+            self.isolation = IsolationBar(self.services, self.job_id)
             self.error = ui.label().classes("text-negative text-caption").props("data-testid=job-error")
             # Every control exists from the start and shows when the job's state allows it: a state change
             # then only flips visibilities, and never closes the Settings menu under the user's hands.
@@ -116,6 +120,8 @@ class JobHeader:
             allowed.add("resume-session")
         if status == "failed" and not job.session_id:
             allowed.add("retry")
+        if status == "archived" and job.isolated and job.branch:
+            allowed.add("discard-branch")
         return allowed
 
     def _settings_menu(self) -> None:
@@ -188,6 +194,22 @@ class JobHeader:
 
     async def restore(self) -> None:
         await self._act(lambda: self.services.jobs.restore(self.job_id), "Restored.")
+
+    def confirm_discard_branch(self) -> None:
+        branch = self.job.branch
+        with self.box, ui.dialog() as dialog, ui.card().classes("w-96 max-w-full"):
+            ui.label(f"Delete the branch {branch}?").classes("text-subtitle1")
+            ui.label("Everything the job did that was not merged is lost for good.").classes("text-caption")
+
+            async def discard() -> None:
+                dialog.close()
+                await self._act(lambda: self.services.jobs.isolation.discard_branch(self.job_id),
+                                f"Deleted the branch {branch}.")
+
+            with ui.row().classes("w-full justify-end"):
+                ui.button("Keep it", on_click=dialog.close).props("flat")
+                ui.button("Delete the branch", on_click=discard).props("color=negative data-testid=discard-confirm")
+        dialog.open()
 
     def open_rename(self) -> None:
         open_rename_dialog("Job name", self.job.name, lambda name: self.services.jobs.rename(self.job_id, name),

@@ -1,10 +1,11 @@
-"""The workspace panels of a job's detail view (spec G1-G5), by tab name.
+"""The workspace panels of a job's detail view (spec G1-G5, L2), by tab name.
 
 Each panel is built as `Panel(services, project_id, job_id)` inside its tab.
 """
 
 from __future__ import annotations
 
+from components.workspace.changes_panel import ChangesPanel
 from components.workspace.cron_panel import CronPanel
 from components.workspace.files_panel import FilesPanel
 from components.workspace.git_panel import GitPanel
@@ -12,6 +13,7 @@ from components.workspace.memories_panel import MemoriesPanel
 from components.workspace.terminal_panel import TerminalPanel
 
 PANELS: dict[str, type] = {
+    "Changes": ChangesPanel,
     "Terminal": TerminalPanel,
     "Files": FilesPanel,
     "Git": GitPanel,

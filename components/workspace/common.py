@@ -30,6 +30,24 @@ CSS = """
 .ws-diff .hunk { color: #6ea8fe; }
 .ws-diff .meta { opacity: .6; }
 .ws-hit { background: rgba(255, 200, 0, .35); }
+.ws-hunk { overflow: hidden; }
+.ws-hunk-head { background: rgba(127, 127, 127, .10); min-height: 28px; flex-wrap: wrap; }
+.ws-hunk-done { opacity: .75; }
+.ws-hunk-button { font-size: 13px; min-height: 26px; }
+.ws-hunk-button .q-icon { font-size: 18px; }
+.ws-changes .ws-row { display: flex; align-items: center; gap: 6px; padding: 1px 4px; }
+.ws-changes .ws-row::before { content: attr(data-c); font: 600 11px ui-monospace, monospace; width: 1.4em;
+                              text-align: center; border-radius: 3px; border: 1px solid currentColor; flex: none;
+                              color: var(--q-warning); }
+.ws-changes .ws-row[data-c=A]::before { color: var(--q-positive); }
+.ws-changes .ws-row[data-c=D]::before { color: var(--q-negative); }
+.ws-changes .ws-path { flex: 1 1 auto; min-width: 0; overflow: hidden; text-overflow: ellipsis; white-space: nowrap;
+                       font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: 12px; }
+.ws-changes .ws-row b { color: var(--q-positive); flex: none; font-weight: normal; }
+.ws-changes .ws-row i { font: normal 12px ui-monospace, monospace; flex: none; }
+.ws-changes .ws-row i::before { content: attr(data-a); color: var(--q-positive); }
+.ws-changes .ws-row i::after { content: " " attr(data-d); color: var(--q-negative); }
+.ws-changes .ws-row i[data-a=bin]::before { color: grey; }
 """
 
 _styled: set[str] = set()

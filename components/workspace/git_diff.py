@@ -1,30 +1,24 @@
-"""A unified diff as colored HTML lines (added, removed, hunk headers, file headers)."""
+"""A diff's lines as colored HTML (added, removed, notes), escaped: the element showing them is not sanitized."""
 
 from __future__ import annotations
 
 import html
 
-MAX_DIFF_LINES = 4000  # the browser's cost grows with lines; the rest is one `git diff` away in the terminal
+MAX_HUNK_LINES = 2000  # the browser's cost grows with lines; the rest is one `git diff` away in the terminal
 
 
-def _css(line: str) -> str:
-    if line.startswith(("+++", "---", "diff ", "index ", "new file", "deleted file", "similarity", "rename ",
-                        "old mode", "new mode", "Binary files")):
-        return "meta"
-    if line.startswith("@@"):
-        return "hunk"
-    if line.startswith("+"):
-        return "add"
-    if line.startswith("-"):
-        return "del"
-    return ""
+def printable(text: str) -> str:
+    """Text for the browser: bytes that are not UTF-8 (a Latin-1 file, a name from another system) as U+FFFD;
+    the page's JSON cannot carry them as they come from the disk."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
-def diff_html(diff: str) -> str:
-    """Every line escaped (the element showing this is not sanitized), at most MAX_DIFF_LINES of them."""
-    lines = diff.splitlines()
-    shown = lines[:MAX_DIFF_LINES]
-    out = [f'<div class="{_css(line)}">{html.escape(line) or "&nbsp;"}</div>' for line in shown]
-    if len(lines) > MAX_DIFF_LINES:
-        out.append(f'<div class="meta">… {len(lines) - MAX_DIFF_LINES:,} more lines not shown</div>')
+def hunk_lines_html(lines: tuple[str, ...] | list[str], limit: int = MAX_HUNK_LINES) -> str:
+    """A hunk's lines, colored by their first character only: inside a hunk '+++ x' is an added line, not a
+    file header."""
+    css = {"+": "add", "-": "del", "\\": "meta"}
+    out = [f'<div class="{css.get(line[:1], "")}">{html.escape(printable(line)) or "&nbsp;"}</div>'
+           for line in lines[:limit]]
+    if len(lines) > limit:
+        out.append(f'<div class="meta">… {len(lines) - limit:,} more lines not shown</div>')
     return "".join(out)

@@ -1,4 +1,5 @@
-"""The Git tab (spec G3): branch, ahead/behind, change groups, diffs, stage/unstage/discard, commit, push, pull.
+"""The Git tab (spec G3): branch, ahead/behind, change groups, diffs, stage/unstage/discard of files or of single
+hunks, commit, push, pull.
 
 Every git call blocks on a subprocess, so it runs in a worker thread; the status
 refreshes after each action and when a job of the project changes state (its
@@ -12,13 +13,14 @@ from collections.abc import Awaitable
 
 from nicegui import background_tasks, ui
 
-from components.common.diff_text import diff_stats
 from components.common.live_refresh import refresh_on_notices
 from components.workspace.common import blocking, ensure_style, message_of, notify_error, when_shown
 from components.workspace.git_changes import ChangeActions, render_groups
-from components.workspace.git_diff import diff_html
+from components.workspace.git_diff import printable
+from components.workspace.hunk_view import HunkAction, render_file
 from core.errors import UserError
 from core.services import Services
+from core.workspace.git.hunks import FileDiff, Hunk
 from core.workspace.git.service import GitStatus, LogEntry, touched_marks
 
 LOG_LIMIT = 10
@@ -34,6 +36,10 @@ class GitPanel:
         self.selected: tuple[str, bool] | None = None  # the file (and side) whose diff is shown
         self._refreshing = asyncio.Lock()
         self.actions = ChangeActions(self.show_diff, self.stage, self.unstage, self.confirm_discard)
+        self.staged_hunk_actions = [HunkAction("Unstage", "remove", "unstage", self.unstage_hunk)]
+        self.unstaged_hunk_actions = [HunkAction("Stage", "add", "stage", self.stage_hunk),
+                                      HunkAction("Discard", "undo", "discard", self.confirm_discard_hunk,
+                                                 color="negative")]
         self.project_id = project_id
         self.root = ui.column().classes("w-full q-pa-sm gap-2")
         when_shown(self._build)
@@ -64,8 +70,9 @@ class GitPanel:
                     "no-caps data-testid=git-init")
             self.not_repo.visible = False
             # Built once and kept: a refresh must not lose a half-typed commit message or the open diff.
-            with ui.row().classes("w-full no-wrap gap-4 items-start") as self.repo_view:
-                with ui.column().classes("gap-1").style("flex: 1 1 45%; min-width: 0"):
+            # Side by side when there is room; on a phone the diff goes below the changes.
+            with ui.row().classes("w-full gap-4 items-start").style("flex-wrap: wrap") as self.repo_view:
+                with ui.column().classes("gap-1").style("flex: 1 1 300px; min-width: 0"):
                     self.message = ui.textarea(placeholder="Commit message").props(
                         "dense outlined autogrow data-testid=git-message").classes("w-full")
                     with ui.row().classes("w-full items-center gap-2"):
@@ -76,11 +83,12 @@ class GitPanel:
                             "flat no-caps dense data-testid=git-stage-all")
                     self.groups = ui.column().classes("w-full gap-1")
                     self.history = ui.column().classes("w-full gap-0")
-                with ui.column().classes("gap-1").style("flex: 1 1 55%; min-width: 0"):
+                with ui.column().classes("gap-1").style("flex: 1.2 1 360px; min-width: 0"):
                     self.diff_title = ui.label("Select a file to see its diff.").classes(
                         "text-caption text-grey").props("data-testid=git-diff-title")
-                    self.diff = ui.html("", sanitize=False).classes("w-full ws-diff ws-box q-pa-xs").style(
-                        "max-height: calc(100vh - 330px)").props("data-testid=git-diff")
+                    # One box per hunk, each with its own Stage / Unstage / Discard.
+                    self.diff = ui.column().classes("w-full gap-2 no-wrap").style(
+                        "max-height: calc(100vh - 330px); overflow: auto").props("data-testid=git-diff")
                     self.diff.visible = False
             self.repo_view.visible = False
             refresh_on_notices(self.services.hub, self._on_job_notice, self._is_project_job, interval=1.0)
@@ -166,9 +174,9 @@ class GitPanel:
     async def show_diff(self, path: str, staged: bool) -> None:
         self.selected = (path, staged)
         try:
-            text = await blocking(self.git.diff, path, staged)
+            files: list[FileDiff] = await blocking(self.git.diff_files, staged=staged, paths=[path])
         except Exception as exc:
-            text, error = "", message_of(exc)
+            files, error = [], message_of(exc)
         else:
             error = None
         if self.selected != (path, staged):
@@ -177,16 +185,25 @@ class GitPanel:
             self.diff_title.text = error
             self.diff.visible = False
             return
-        added, removed = diff_stats(text)
         side = "staged" if staged else "unstaged"
-        self.diff_title.text = f"{path} · {side} · +{added} −{removed}"
-        self.diff.content = diff_html(text) if text.strip() else '<div class="meta">(no textual difference)</div>'
+        added, removed = sum(f.added for f in files), sum(f.removed for f in files)
+        self.diff_title.text = f"{printable(path)} · {side} · +{added} −{removed}"
+        self.diff.clear()
+        with self.diff:
+            if not files:
+                ui.label("(no textual difference)").classes("text-caption text-grey")
+            for file in files:
+                render_file(file, self.staged_hunk_actions if staged else self.unstaged_hunk_actions)
         self.diff.visible = True
 
     # -- changing ------------------------------------------------------------------------
 
     async def _act(self, fn, *args, done: str | None = None) -> bool:
         """Run one git action; its error is shown, the status is refreshed either way."""
+        with self.root:  # the clicked button may be gone after the refresh: notify from the panel itself
+            return await self._act_here(fn, *args, done=done)
+
+    async def _act_here(self, fn, *args, done: str | None = None) -> bool:
         self.busy.visible = True
         try:
             await blocking(fn, *args)
@@ -207,6 +224,30 @@ class GitPanel:
     async def unstage(self, paths: list[str]) -> None:
         await self._act(self.git.unstage, paths)
 
+    async def stage_hunk(self, file: FileDiff, hunk: Hunk) -> None:
+        await self._act(self.git.stage_hunk, hunk.id, file.path)
+
+    async def unstage_hunk(self, file: FileDiff, hunk: Hunk) -> None:
+        await self._act(self.git.unstage_hunk, hunk.id, file.path)
+
+    async def confirm_discard_hunk(self, file: FileDiff, hunk: Hunk) -> None:
+        whole = file.change == "added" or hunk.whole_file
+        with self.root, ui.dialog() as dialog, ui.card().classes("w-[32rem] max-w-full"):
+            ui.label("Discard this change?").classes("text-h6")
+            ui.label(f"{printable(file.path)} · {printable(hunk.header)}").classes("ws-mono")
+            ui.label("The whole file is deleted or put back." if whole else
+                     "Only this hunk goes back to its staged or committed content.").classes("text-caption")
+            ui.label("This cannot be undone.").classes("text-negative text-caption")
+            with ui.row().classes("w-full justify-end"):
+                ui.button("Cancel", on_click=dialog.close).props("flat data-testid=git-discard-cancel")
+                ui.button("Discard", color="negative", on_click=lambda: dialog.submit(True)).props(
+                    "data-testid=git-discard-confirm")
+
+        confirmed = await dialog
+        dialog.delete()
+        if confirmed:
+            await self._act(self.git.discard_hunk, hunk.id, file.path, done="Change discarded.")
+
     async def stage_all(self) -> None:
         await self._act(self.git.stage_all)
 
@@ -216,7 +257,7 @@ class GitPanel:
     async def confirm_discard(self, paths: list[str]) -> None:
         untracked = {c.path for c in self.status.untracked} if self.status else set()
         deleting = [p for p in paths if p in untracked]
-        with ui.dialog() as dialog, ui.card().classes("w-[32rem] max-w-full"):
+        with self.root, ui.dialog() as dialog, ui.card().classes("w-[32rem] max-w-full"):
             ui.label("Discard changes?").classes("text-h6")
             ui.label(", ".join(paths)).classes("ws-mono")
             ui.label("Untracked files are deleted." if deleting else

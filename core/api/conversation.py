@@ -1,12 +1,15 @@
-"""A job's conversation: follow-ups, forks, edit & resend, and the stored transcript (spec C5, C7, D5, D6)."""
+"""A job's conversation: follow-ups, forks, edit & resend, restoring files, and the stored transcript
+(spec C5, C7, D5, D6, L3)."""
 
 from __future__ import annotations
+
+from dataclasses import asdict
 
 from fastapi import APIRouter, Query, Request, Response, status
 
 from core.api.deps import ServicesDep
 from core.api.jobs import created
-from core.api.schemas import EditResend, Fork, JobOut, Message, Transcript
+from core.api.schemas import EditResend, Fork, JobOut, Message, Rewind, RewindOut, Transcript
 from core.errors import UserError
 
 router = APIRouter(prefix="/jobs", tags=["conversation"])
@@ -35,6 +38,18 @@ async def edit_resend(job_id: str, body: EditResend, services: ServicesDep, requ
     """A new job whose conversation is this one before the user message at `user_seq`, then `prompt`."""
     images = [image.to_image() for image in body.images]
     return created(services.jobs.edit_resend(job_id, body.user_seq, body.prompt, images), request, response)
+
+
+@router.post("/{job_id}/rewind", response_model=RewindOut)
+async def rewind(job_id: str, body: Rewind, services: ServicesDep) -> RewindOut:
+    """Restore the files Claude changed since the user message at `user_seq` to what they were before it.
+
+    `dry_run` only lists them. A real restore adds a `rewind` event to the transcript; the conversation
+    goes on as it was. A job without a live session has its conversation resumed first (no prompt is
+    sent). 409 while a turn is running; `can_rewind` false, with `error`, when Claude Code kept no
+    checkpoint for that message.
+    """
+    return RewindOut(**asdict(await services.jobs.rewinds.rewind(job_id, body.user_seq, dry_run=body.dry_run)))
 
 
 @router.get("/{job_id}/transcript", response_model=Transcript)

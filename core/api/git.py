@@ -1,4 +1,5 @@
-"""/api/projects/{id}/git: status, diffs, log, and stage/unstage/discard/commit/push/pull (spec G3, J5).
+"""/api/projects/{id}/git: status, diffs, log, and stage/unstage/discard/commit/push/pull, of files or of
+single hunks (spec G3, J5).
 
 The same GitService instance as the Git tab (`services.workspaces.git`), so its
 lock serialises the UI's and the API's writes alike. A git command that fails (not a repository, nothing
@@ -13,10 +14,12 @@ from collections.abc import Callable
 from fastapi import APIRouter, Query
 
 from core.api.project_scope import GitDep, WorkspaceJSON, off_loop
+from core.api.review_schemas import FileDiffOut, HunkId
 from core.api.workspace_schemas import (
     GitCommit,
     GitCommitOut,
     GitDiffOut,
+    GitInit,
     GitLogEntryOut,
     GitOutputOut,
     GitPaths,
@@ -59,9 +62,10 @@ async def log(git: GitDep, limit: int = Query(20, ge=1, le=1000)) -> list[GitLog
 
 
 @router.post("/init", response_model=GitStatusOut)
-async def init(git: GitDep) -> GitStatusOut:
-    """`git init` in the project folder (409 if it is a repository already)."""
-    return GitStatusOut.of(await off_loop(git.init))
+async def init(git: GitDep, body: GitInit | None = None) -> GitStatusOut:
+    """`git init` in the project folder (409 if it is a repository already); `first_commit` commits what is
+    there too."""
+    return GitStatusOut.of(await off_loop(git.init, bool(body and body.first_commit)))
 
 
 @router.post("/stage", response_model=GitStatusOut)
@@ -106,3 +110,33 @@ async def push(git: GitDep) -> GitOutputOut:
 async def pull(git: GitDep) -> GitOutputOut:
     output = await off_loop(git.pull)
     return GitOutputOut(output=output, status=await _status(git))
+
+
+HunkPath = Query(None, max_length=4096, description="The hunk's file, relative to the project: only that file is "
+                                                   "looked at (faster); without it every changed file is.")
+
+
+@router.get("/hunks", response_model=list[FileDiffOut])
+async def hunks(git: GitDep, path: str | None = Query(None, max_length=4096, description="Only this file."),
+                staged: bool = Query(False, description="The staged changes rather than the unstaged ones.")
+                ) -> list[FileDiffOut]:
+    """Changed files with their hunks and the hunks' ids; untracked files count as unstaged, entirely added."""
+    return [FileDiffOut.of(f) for f in await off_loop(git.diff_files, staged=staged, paths=[path] if path else None)]
+
+
+@router.post("/hunks/{hunk_id}/stage", response_model=GitStatusOut)
+async def stage_hunk(git: GitDep, hunk_id: HunkId, path: str | None = HunkPath) -> GitStatusOut:
+    """Stage one unstaged hunk (409 when it is not there any more: the file changed since you looked)."""
+    return await _then_status(git, lambda git: git.stage_hunk(hunk_id, path))
+
+
+@router.post("/hunks/{hunk_id}/unstage", response_model=GitStatusOut)
+async def unstage_hunk(git: GitDep, hunk_id: HunkId, path: str | None = HunkPath) -> GitStatusOut:
+    """Unstage one staged hunk."""
+    return await _then_status(git, lambda git: git.unstage_hunk(hunk_id, path))
+
+
+@router.post("/hunks/{hunk_id}/discard", response_model=GitStatusOut)
+async def discard_hunk(git: GitDep, hunk_id: HunkId, path: str | None = HunkPath) -> GitStatusOut:
+    """Throw one unstaged hunk away, without asking; an untracked file's only hunk DELETES the file."""
+    return await _then_status(git, lambda git: git.discard_hunk(hunk_id, path))

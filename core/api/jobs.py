@@ -9,7 +9,16 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response, status
 
 from core.api.deps import ServicesDep
-from core.api.schemas import JobCreate, JobDetail, JobOut, JobRename, JobSettings, JobStatusName, LiveInfo
+from core.api.schemas import (
+    CarriedOver,
+    JobCreate,
+    JobDetail,
+    JobOut,
+    JobRename,
+    JobSettings,
+    JobStatusName,
+    LiveInfo,
+)
 from core.models import Job
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
@@ -27,7 +36,7 @@ async def create_job(body: JobCreate, services: ServicesDep, request: Request, r
     images = [image.to_image() for image in body.images]
     job = services.jobs.submit(body.project_id, body.prompt, images, mode=body.mode, model=body.model,
                                permission_mode=body.permission_mode, thinking_tokens=body.thinking_tokens,
-                               effort=body.effort, name=body.name)
+                               effort=body.effort, name=body.name, isolated=body.isolated, base=body.base)
     return created(job, request, response)
 
 
@@ -97,3 +106,16 @@ async def archive_job(job_id: str, services: ServicesDep) -> JobOut:
 @router.post("/{job_id}/restore", response_model=JobOut)
 async def restore_job(job_id: str, services: ServicesDep) -> JobOut:
     return JobOut.of(services.jobs.restore(job_id))
+
+
+@router.post("/{job_id}/carry-over", response_model=CarriedOver)
+async def carry_over(job_id: str, services: ServicesDep) -> CarriedOver:
+    """An isolated job: bring the main checkout's uncommitted changes into its worktree (they stay in the main
+    checkout too)."""
+    return CarriedOver(paths=await services.jobs.isolation.carry_over(job_id))
+
+
+@router.post("/{job_id}/discard-branch", response_model=JobOut)
+async def discard_branch(job_id: str, services: ServicesDep) -> JobOut:
+    """An archived isolated job: delete its branch, and the work on it, for good."""
+    return JobOut.of(await services.jobs.isolation.discard_branch(job_id))

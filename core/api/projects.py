@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response, status
 
 from core.api.deps import ServicesDep
-from core.api.schemas import ProjectCreate, ProjectOut, ProjectRename
+from core.api.schemas import ProjectCreate, ProjectOut, ProjectUpdate
 from core.errors import UserError, describe_os_error
 
 router = APIRouter(prefix="/projects", tags=["projects"])
@@ -33,9 +33,15 @@ async def get_project(project_id: str, services: ServicesDep) -> ProjectOut:
 
 
 @router.patch("/{project_id}", response_model=ProjectOut)
-async def rename_project(project_id: str, body: ProjectRename, services: ServicesDep) -> ProjectOut:
-    """Only the display name changes; the directory stays where it is."""
-    return ProjectOut.of(services.projects.rename(project_id, body.name))
+async def update_project(project_id: str, body: ProjectUpdate, services: ServicesDep) -> ProjectOut:
+    """Rename (only the display name changes; the directory stays where it is), or choose whether new jobs
+    are isolated by default."""
+    project = services.projects.get(project_id)
+    if body.name is not None:
+        project = services.projects.rename(project_id, body.name)
+    if body.isolate_jobs is not None:
+        project = services.projects.set_isolate_jobs(project_id, body.isolate_jobs)
+    return ProjectOut.of(project)
 
 
 @router.post("/{project_id}/archive", response_model=ProjectOut)

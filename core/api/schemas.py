@@ -41,8 +41,12 @@ class ProjectCreate(_Body):
         return value
 
 
-class ProjectRename(_Body):
-    name: str = Field(max_length=1000)
+class ProjectUpdate(_Body):
+    """Only the fields present change."""
+
+    name: str | None = Field(None, max_length=1000)
+    isolate_jobs: bool | None = Field(None, description="New jobs get a worktree and branch of their own "
+                                                        "unless their submit says otherwise.")
 
 
 class ProjectOut(BaseModel):
@@ -52,6 +56,7 @@ class ProjectOut(BaseModel):
     created_at: float
     archived: bool
     external: bool
+    isolate_jobs: bool
 
     @classmethod
     def of(cls, project: Project) -> ProjectOut:
@@ -84,6 +89,10 @@ class JobCreate(_Body):
     thinking_tokens: int | None = Field(None, description="0 turns thinking off; else 1024 to 128000.")
     effort: Effort | None = None
     name: str | None = Field(None, max_length=1000)
+    isolated: bool | None = Field(None, description="In a git worktree and branch of its own; default: the "
+                                                    "project's `isolate_jobs`.")
+    base: str | None = Field(None, max_length=250, description="The branch an isolated job starts from; default: "
+                                                               "the project's current branch.")
 
 
 class JobRename(_Body):
@@ -110,6 +119,22 @@ class Fork(Message):
 
 class EditResend(Message):
     user_seq: int = Field(ge=0, description="Seq of the user message to replace.")
+
+
+class Rewind(_Body):
+    user_seq: int = Field(ge=1, description="Seq of one of your own messages (a `user` event).")
+    dry_run: bool = Field(False, description="Only say which files would change; change nothing.")
+
+
+class RewindOut(BaseModel):
+    user_seq: int
+    dry_run: bool
+    can_rewind: bool = Field(description="Claude Code has checkpoints to restore the files to before that message.")
+    files: list[str] = Field(description="The files that change (or would), relative to the job's folder; "
+                                         "one outside it starts with '../'.")
+    insertions: int = Field(description="Lines the restore adds back.")
+    deletions: int = Field(description="Lines the restore takes away.")
+    error: str | None = Field(description="Why the files cannot be restored, when `can_rewind` is false.")
 
 
 class JobOut(BaseModel):
@@ -141,10 +166,21 @@ class JobOut(BaseModel):
     always_allow: list[str]
     files_touched: list[str]
     imported_from: str | None
+    isolated: bool
+    worktree: str | None = Field(description="An isolated job's own worktree (under the server's state folder).")
+    branch: str | None = Field(description="An isolated job's own branch, once its worktree is made.")
+    base: str | None = Field(description="The branch an isolated job started from.")
+    base_commit: str | None = Field(description="The commit its changes are counted from.")
+    uncommitted_elsewhere: list[str] = Field(description="The main checkout's uncommitted changes when the "
+                                                         "job started, not carried over into its worktree.")
 
     @classmethod
     def of(cls, job: Job) -> JobOut:
         return cls(**job.to_dict())
+
+
+class CarriedOver(BaseModel):
+    paths: list[str] = Field(description="What was brought over from the main checkout.")
 
 
 class LiveInfo(BaseModel):

@@ -139,6 +139,11 @@ class GitCommit(_Body):
     message: str = Field(max_length=100_000)
 
 
+class GitInit(_Body):
+    first_commit: bool = Field(False, description="Also commit what is there (but what .gitignore leaves out): "
+                                                  "isolated jobs need a commit to branch from.")
+
+
 class GitCommitOut(BaseModel):
     sha: str = Field(description="The new commit.")
     status: GitStatusOut

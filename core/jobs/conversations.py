@@ -9,6 +9,8 @@ had one is told so.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from pathlib import Path
 
 from claude_agent_sdk import get_session_info, get_session_messages
 
@@ -16,7 +18,6 @@ from core import events
 from core.jobs.checkpoints import PartialCheckpoints
 from core.jobs.records import JobRecords
 from core.models import Job, JobMode, JobStatus
-from core.projects import ProjectService
 
 log = logging.getLogger(__name__)
 
@@ -26,16 +27,16 @@ LOST_PROMPT_WARNING = ("Your last message did not reach Claude's saved conversat
 
 
 class Conversations:
-    def __init__(self, records: JobRecords, projects: ProjectService) -> None:
+    def __init__(self, records: JobRecords, directory_of: Callable[[Job], Path]) -> None:
         self.records = records
-        self.projects = projects
+        self.directory_of = directory_of  # the CLI files a conversation under the folder it ran in
 
     def has_conversation(self, job: Job) -> bool:
         """Whether the CLI kept a transcript to resume: a process killed early never writes one."""
         if not job.session_id:
             return False
         try:
-            return get_session_info(job.session_id, directory=self.projects.get(job.project_id).path) is not None
+            return get_session_info(job.session_id, directory=str(self.directory_of(job))) is not None
         except Exception:  # an unreadable session file is as good as none
             log.exception("reading session %s failed", job.session_id)
             return False
@@ -54,8 +55,7 @@ class Conversations:
         if last is None or not last.get("uuid"):
             return
         try:
-            saved = {m.uuid for m in get_session_messages(job.session_id,
-                                                          directory=self.projects.get(job.project_id).path)}
+            saved = {m.uuid for m in get_session_messages(job.session_id, directory=str(self.directory_of(job)))}
         except Exception:
             log.exception("reading session %s failed", job.session_id)
             return

@@ -30,6 +30,7 @@ from claude_agent_sdk import (
 )
 
 from core import events
+from core.errors import UserError
 from core.jobs.approvals import ApprovalBroker
 from core.jobs.prompts import Prompt
 from core.jobs.tool_gate import ToolGate
@@ -63,6 +64,7 @@ class SessionSetup:
 class SessionHost(Protocol):
     """What a live session tells its manager, which decides what becomes of the job."""
 
+    async def prepare(self, session: LiveSession) -> None: ...  # first: the job's folder (an isolated job's worktree)
     async def wait_for_slot(self, session: LiveSession) -> None: ...  # before a turn: a running slot
     def on_connected(self, session: LiveSession) -> None: ...
     def on_turn_start(self, session: LiveSession, prompt: Prompt | None) -> None: ...  # None: nobody's (a cron)
@@ -105,6 +107,7 @@ class LiveSession:
         self._connection_cost = 0.0
         self._stderr: deque[str] = deque(maxlen=STDERR_LINES_KEPT)
         self._wakeup = asyncio.Event()
+        self._connected = asyncio.Event()
         self.task: asyncio.Task | None = None
 
     # -- control, called by the manager -------------------------------------------------
@@ -143,6 +146,34 @@ class LiveSession:
         if self.client is not None:
             await self.client.set_permission_mode(mode)  # type: ignore[arg-type]
 
+    async def wait_connected(self, timeout: float) -> bool:
+        """Wait until the CLI is connected (True), or the session ended or the time ran out (False)."""
+        if self.connected:
+            return True
+        if self.task is None or self.task.done():
+            return False
+        waiter = asyncio.ensure_future(self._connected.wait())
+        try:
+            await asyncio.wait({waiter, self.task}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            waiter.cancel()
+        return self.connected and not self.closing
+
+    async def rewind_files(self, user_message_uuid: str, *, dry_run: bool) -> dict[str, Any]:
+        """The CLI's answer to restoring the files it checkpointed to their state before a user message:
+        `canRewind`, and `error` when it cannot; a dry run adds `filesChanged`, `insertions`, `deletions`."""
+        if self.client is None or self.client._query is None:
+            return {"canRewind": False, "error": "The Claude Code process is not connected."}
+        request: dict[str, Any] = {"subtype": "rewind_files", "user_message_id": user_message_uuid}
+        if dry_run:
+            request["dry_run"] = True
+        try:
+            # Private on purpose: the SDK's public rewind_files() offers no dry run and drops the CLI's
+            # answer (which files, why not). This is the one place that knows; an SDK change touches it only.
+            return await self.client._query._send_control_request(request)
+        except Exception as exc:  # the CLI answers "cannot" to a real rewind with an error
+            return {"canRewind": False, "error": str(exc) or type(exc).__name__}
+
     def touch(self) -> None:
         """Something happened: the session is not idle (hibernation counts from the last touch)."""
         self.last_activity = time.monotonic()
@@ -170,6 +201,7 @@ class LiveSession:
             env=dict(self.setup.env),
             max_buffer_size=MAX_BUFFER_BYTES,
             stderr=self.on_stderr,
+            enable_file_checkpointing=True,  # spec L3: files can be restored to before any user message
         )
         if job.thinking_tokens == 0:
             options.thinking = {"type": "disabled"}
@@ -195,6 +227,7 @@ class LiveSession:
     async def _run(self) -> None:
         error: str | None = None
         try:
+            await self.host.prepare(self)
             if self.prompts:
                 await self._acquire_slot()
             if self.closing:
@@ -202,6 +235,7 @@ class LiveSession:
             async with ClaudeSDKClient(self.options()) as client:
                 self.client = client
                 self.connected = True
+                self._connected.set()
                 with contextlib.suppress(Exception):
                     self.server_info = await client.get_server_info()
                 self.host.on_connected(self)
@@ -209,6 +243,8 @@ class LiveSession:
         except asyncio.CancelledError:
             if not self.closing:
                 error = "The session task was cancelled."
+        except UserError as exc:  # the job's folder could not be made ready: its own words
+            error = str(exc)
         except Exception as exc:  # connection and process failures end up on the job
             error = self._describe(exc)
             log.info("job %s session failed: %s", self.job.id, error)

@@ -27,16 +27,19 @@ from core.jobs.approvals import PERMISSION, PLAN, QUESTION, ApprovalBroker
 from core.jobs.checkpoints import PartialCheckpoints
 from core.jobs.conversations import Conversations
 from core.jobs.images import Image
+from core.jobs.isolation import JobIsolation
 from core.jobs.job_settings import apply_settings
 from core.jobs.live_session import LiveSession, ResumeSpec, SessionSetup
 from core.jobs.liveness import HIBERNATE, Liveness
 from core.jobs.prompts import Prompt, job_name
 from core.jobs.records import JobRecords
 from core.jobs.reports import SHUTDOWN, SessionReports
+from core.jobs.rewind import Rewinds
 from core.jobs.scheduler import Scheduler
 from core.models import FINISHED, Job, JobMode, JobStatus, new_id
 from core.projects import ProjectService
 from core.settings import Settings
+from core.workspace.worktrees import Worktrees
 
 log = logging.getLogger(__name__)
 # In modes that never ask, questions and plans still reach people through our PreToolUse hook.
@@ -60,13 +63,16 @@ class JobManager(JobRecords):
              PERMISSION: settings.permission_timeout_s}, self._emit_approval)
         self.liveness = Liveness(self, settings, self.approvals)
         self.checkpoints = PartialCheckpoints(self)
-        self.conversations = Conversations(self, projects)
+        self.isolation = JobIsolation(self, Worktrees(settings.state_dir))
+        self.conversations = Conversations(self, self.isolation.directory)
         self.reports = SessionReports(self)
+        self.rewinds = Rewinds(self)
 
     # -- lifecycle -----------------------------------------------------------------------
 
     def recover(self) -> None:
         self.conversations.recover(self.checkpoints)
+        self.isolation.report_missing()
 
     def start_background(self) -> None:
         self.liveness.start()
@@ -103,7 +109,9 @@ class JobManager(JobRecords):
     def submit(self, project_id: str, text: str, images: list[Image] | None = None, *,
                mode: str = JobMode.JOB, model: str | None = None, permission_mode: str | None = None,
                thinking_tokens: int | None = None, effort: str | None = None,
-               name: str | None = None) -> Job:
+               name: str | None = None, isolated: bool | None = None, base: str | None = None) -> Job:
+        """A new job. `isolated`: in a worktree and branch of its own (default: the project's choice), started
+        from `base` (default: the project's current branch)."""
         project = self.projects.get(project_id)
         if project.archived:
             raise Conflict(f"Project {project.name!r} is archived; restore it first.")
@@ -114,6 +122,8 @@ class JobManager(JobRecords):
                   permission_mode=permission_mode or self.settings.default_permission_mode)
         apply_settings(job, mode=mode, thinking_tokens=thinking_tokens, effort=effort,
                        permission_mode=job.permission_mode)
+        if project.isolate_jobs if isolated is None else isolated:
+            self.isolation.set_up(job, base)
         self.add(job, prompt.event())
         self._start_session(job, prompt)
         return job
@@ -147,7 +157,7 @@ class JobManager(JobRecords):
             return job
         self.liveness.make_room(job_id)
         self.emit(job, prompt.event())
-        self._resume_with(job, prompt)
+        self.resume_with(job, prompt)
         return job
 
     async def _follow_up_after(self, session: LiveSession, prompt: Prompt) -> None:
@@ -159,9 +169,9 @@ class JobManager(JobRecords):
         if current:
             current.enqueue(prompt)
         else:
-            self._resume_with(job, prompt)
+            self.resume_with(job, prompt)
 
-    def _resume_with(self, job: Job, prompt: Prompt | None, warn: bool = True) -> None:
+    def resume_with(self, job: Job, prompt: Prompt | None, warn: bool = True) -> None:
         """Start a live session on a job with none: resume its conversation when it has one."""
         self.conversations.forget_if_lost(job)
         if job.session_id:
@@ -179,7 +189,7 @@ class JobManager(JobRecords):
         prompt = Prompt(job.prompt)
         self.liveness.make_room(job_id)
         self.emit(job, prompt.event())
-        self._resume_with(job, prompt, warn=False)
+        self.resume_with(job, prompt, warn=False)
         return job
 
     def new_session(self, job: Job, resume: ResumeSpec | None = None) -> LiveSession:
@@ -189,7 +199,7 @@ class JobManager(JobRecords):
         if hasattr(os, "geteuid") and os.geteuid() == 0:
             env["IS_SANDBOX"] = "1"  # the CLI refuses bypassPermissions as root without it
         wait = max(self.settings.question_timeout_s, self.settings.plan_timeout_s) + 60
-        setup = SessionSetup(cwd=self.projects.get(job.project_id).path, env=env, approval_wait_s=wait)
+        setup = SessionSetup(cwd=str(self.isolation.directory(job)), env=env, approval_wait_s=wait)
         return LiveSession(self.reports, job, setup, self.approvals, resume)
 
     def _start_session(self, job: Job, prompt: Prompt | None, resume: ResumeSpec | None = None) -> None:
@@ -290,6 +300,7 @@ class JobManager(JobRecords):
         self.liveness.cancel_grace(job)
         job.archived_from = job.status if job.status in FINISHED else JobStatus.COMPLETED
         self.set_status(job, JobStatus.ARCHIVED)
+        await self.isolation.remove_worktree(job)
         return job
 
     def restore(self, job_id: str) -> Job:
@@ -356,6 +367,8 @@ class JobManager(JobRecords):
         self.liveness.make_room()
         resume = branching.branch_resume(parent, history, cut_seq)
         job = branching.branch_job(parent, cut_seq, text)
+        if parent.isolated:  # its own worktree, from the parent's branch
+            self.isolation.set_up(job, parent=parent)
         if cut_seq:  # the log first, as in submit
             self.logs.copy(parent.id, job.id, cut_seq)
         self.add(job, branching.forked_event(parent, cut_seq), prompt.event())

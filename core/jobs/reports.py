@@ -29,6 +29,9 @@ class SessionReports:
     def __init__(self, jobs: JobManager) -> None:
         self.jobs = jobs
 
+    async def prepare(self, session: LiveSession) -> None:
+        await self.jobs.isolation.prepare(session.job)
+
     async def wait_for_slot(self, session: LiveSession) -> None:
         job = session.job
         if not self.jobs.scheduler.reserve(job.id):

@@ -41,7 +41,10 @@ class Workspaces:
 
     def git(self, project_id: str, job_id: str | None = None) -> GitService:
         """The one GitService per repository folder: its lock serialises every writer."""
-        key = str(self.directory(project_id, job_id).resolve())
+        return self.git_at(self.directory(project_id, job_id))
+
+    def git_at(self, directory: Path | str) -> GitService:
+        key = str(Path(directory).resolve())
         with self._lock:
             service = self._git.get(key)
             if service is None:

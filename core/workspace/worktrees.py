@@ -54,13 +54,10 @@ class Worktrees:
         """A new worktree and branch for a job, from `start` (a commit or branch: a fork's parent branch) or
         from `base` (default: the project's current branch)."""
         if not repo.is_repo():
-            raise UserError(f"Isolated jobs need a git repository, and {repo.root.name} is not one. "
-                            "Initialise it with a first commit (the Git tab, or POST .../git/init with "
-                            '{"first_commit": true}), then start the job again.')
+            raise UserError(f"{repo.root.name} is not a git repository (any more): no worktree can be made.")
         with repo.lock:
             if not repo.has_commits():
-                raise UserError(f"{repo.root.name} has no commit yet: an isolated job's branch needs one to start "
-                                "from. Commit something first.")
+                raise UserError(f"{repo.root.name} has no commit: no branch can be made from it.")
             base = base or repo.current_branch()
             origin = start or base or "HEAD"
             code, out, _ = repo.git("rev-parse", "--verify", "-q", f"{origin}^{{commit}}", ok=(0, 1))

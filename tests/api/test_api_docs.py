@@ -69,6 +69,7 @@ def test_python_examples_run_against_a_live_server(server, tmp_path):
     out = _run([sys.executable, "-c", code], server.url, server, tmp_path)
     assert out.count("[idle]") == 3, out
     assert "Noted:" in out and "forked from" in out and "2 turns" in out
+    assert "restoring would change no files" in out
 
 
 @pytest.mark.skipif(not (shutil.which("curl") and shutil.which("jq")), reason="needs curl and jq")

@@ -30,13 +30,15 @@ from core.api import create_api
 EXAMPLES = 4000  # about 90 requests per route
 REQUEST_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 # Every route template and its methods; {p} is a project id, {j} a job id, {a} an approval id,
-# {m} a memory file id. test_every_api_route_is_fuzzed keeps this in step with the OpenAPI document.
+# {m} a memory file id, {h} a hunk id. test_every_api_route_is_fuzzed keeps this in step with the OpenAPI document.
 ROUTES = {"/projects": "GET POST", "/projects/{p}": "GET PATCH", "/projects/{p}/archive": "POST",
           "/projects/{p}/restore": "POST", "/jobs": "GET POST", "/jobs/{j}": "GET PATCH",
           "/jobs/{j}/settings": "PATCH", "/jobs/{j}/stop": "POST", "/jobs/{j}/complete": "POST",
-          "/jobs/{j}/pin": "POST", "/jobs/{j}/resume": "POST",
+          "/jobs/{j}/pin": "POST", "/jobs/{j}/resume": "POST", "/jobs/{j}/carry-over": "POST",
+          "/jobs/{j}/discard-branch": "POST",
           "/jobs/{j}/archive": "POST", "/jobs/{j}/restore": "POST", "/jobs/{j}/messages": "POST",
-          "/jobs/{j}/fork": "POST", "/jobs/{j}/edit": "POST", "/jobs/{j}/transcript": "GET",
+          "/jobs/{j}/fork": "POST", "/jobs/{j}/edit": "POST", "/jobs/{j}/rewind": "POST",
+          "/jobs/{j}/transcript": "GET",
           "/jobs/{j}/approvals": "GET", "/jobs/{j}/events": "GET", "/approvals": "GET", "/approvals/{a}": "POST",
           "/events": "GET", "/docs": "GET", "/openapi.json": "GET", "/nowhere/{j}": "GET",
           "/projects/{p}/files": "GET", "/projects/{p}/files/content": "GET",
@@ -45,11 +47,15 @@ ROUTES = {"/projects": "GET POST", "/projects/{p}": "GET PATCH", "/projects/{p}/
           "/projects/{p}/git/init": "POST", "/projects/{p}/git/stage": "POST", "/projects/{p}/git/stage-all": "POST",
           "/projects/{p}/git/unstage": "POST", "/projects/{p}/git/discard": "POST",
           "/projects/{p}/git/commit": "POST", "/projects/{p}/git/push": "POST", "/projects/{p}/git/pull": "POST",
-          "/projects/{p}/memory": "GET", "/projects/{p}/memory/rules": "POST", "/projects/{p}/memory/{m}": "GET PUT"}
+          "/projects/{p}/memory": "GET", "/projects/{p}/memory/rules": "POST", "/projects/{p}/memory/{m}": "GET PUT",
+          "/projects/{p}/git/hunks": "GET", "/projects/{p}/git/hunks/{h}/stage": "POST",
+          "/projects/{p}/git/hunks/{h}/unstage": "POST", "/projects/{p}/git/hunks/{h}/discard": "POST",
+          "/jobs/{j}/changes": "GET", "/jobs/{j}/changes/hunks/{h}/accept": "POST",
+          "/jobs/{j}/changes/hunks/{h}/reject": "POST", "/jobs/{j}/merge": "POST"}
 METHODS = ["GET", "POST", "PATCH", "PUT", "DELETE"]
 FIELDS = ["name", "path", "project_id", "prompt", "images", "mode", "model", "permission_mode", "thinking_tokens",
-          "effort", "at_seq", "user_seq", "behavior", "message", "answers", "media_type", "data", "paths", "text",
-          "level"]
+          "effort", "at_seq", "user_seq", "dry_run", "behavior", "message", "answers", "media_type", "data", "paths",
+          "text", "level", "squash", "first_commit"]
 PARAMS = ["after_seq", "before_seq", "limit", "include_archived", "status", "project_id", "job_id", "path", "query",
           "regex", "case_sensitive", "context", "staged"]
 # Values that get query parameters past validation: booleans, and names the fuzzed project holds.
@@ -97,7 +103,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
             _seed_files(Path(project["path"]), root)
             job = client.post("/jobs", json={"project_id": project["id"], "prompt": "seed"}).json()
             assert job["status"] == "failed" and "credentials" in job["error"]
-            yield {"client": client, "p": project["id"], "j": job["id"], "m": "project"}
+            yield {"client": client, "p": project["id"], "j": job["id"], "m": "project", "h": "0123456789ab"}
         uv.should_exit = True
         thread.join(15)
 
@@ -148,6 +154,7 @@ SHAPES = {
     "/jobs/{j}/messages": st.fixed_dictionaries({"prompt": body_text}, optional={"images": images}),
     "/jobs/{j}/fork": st.fixed_dictionaries({"prompt": body_text, "at_seq": seqs}),
     "/jobs/{j}/edit": st.fixed_dictionaries({"prompt": body_text, "user_seq": seqs}),
+    "/jobs/{j}/rewind": st.fixed_dictionaries({"user_seq": seqs}, optional={"dry_run": st.booleans()}),
     "/jobs/{j}/settings": st.fixed_dictionaries({}, optional={
         "model": text_or_none, "thinking_tokens": st.none() | seqs, "effort": st.none() | st.just("high"),
         "permission_mode": st.none() | st.just("plan")}),
@@ -160,6 +167,7 @@ paths = st.lists(st.sampled_from(PARAM_VALUES) | url_text, max_size=4)
 for action in ("stage", "unstage", "discard"):
     SHAPES[f"/projects/{{p}}/git/{action}"] = st.fixed_dictionaries({"paths": paths})
 SHAPES["/projects/{p}/git/commit"] = st.fixed_dictionaries({"message": url_text})
+SHAPES["/jobs/{j}/merge"] = st.fixed_dictionaries({}, optional={"squash": st.booleans(), "message": url_text})
 # Memory files stay small: a content search then greps them, and the fuzz must not wait on a 600 KB line.
 SHAPES["/projects/{p}/memory/{m}"] = st.fixed_dictionaries({"text": url_text})
 SHAPES["/projects/{p}/memory/rules"] = st.fixed_dictionaries(
@@ -222,7 +230,8 @@ def _fill(template: str, raw_id: str, known: dict) -> str:
     def one(key: str) -> str:
         value = known[key] if raw_id == "{valid}" else raw_id
         return quote(value, safe="") or "%20"
-    return template.replace("{p}", one("p")).replace("{j}", one("j")).replace("{a}", one("j")).replace("{m}", one("m"))
+    return (template.replace("{p}", one("p")).replace("{j}", one("j")).replace("{a}", one("j"))
+            .replace("{m}", one("m")).replace("{h}", one("h")))
 
 
 def _substitute(value, known: dict):
@@ -266,7 +275,7 @@ def test_generated_requests_never_get_a_server_error_or_hang(server, request):
 
 def test_every_api_route_is_fuzzed(server):
     """A route added to the API without being added to ROUTES would escape the fuzzing."""
-    names = {"project_id": "p", "job_id": "j", "approval_id": "a", "file_id": "m"}
+    names = {"project_id": "p", "job_id": "j", "approval_id": "a", "file_id": "m", "hunk_id": "h"}
     spec = server["client"].get("/openapi.json").json()
     documented = {re.sub(r"\{(\w+)\}", lambda m: "{" + names[m.group(1)] + "}", path):
                   {method.upper() for method in methods} for path, methods in spec["paths"].items()}

@@ -178,6 +178,12 @@ async def test_kill_9_mid_turn_then_restart(claude_env, services_factory, script
     running = jobs.get(ids["running"])
     assert running.status == "failed" and running.error == RESTART_MESSAGE
     assert running.session_id and running.resumable
+    # The running job was isolated: its worktree and branch are intact and still its own.
+    assert running.isolated and running.branch and Path(running.worktree, ".git").is_file()
+    repo = services.workspaces.git(project.id)
+    assert repo.git("show-ref", "--verify", f"refs/heads/{running.branch}")[0] == 0
+    assert running.worktree in repo.git("worktree", "list", "--porcelain")[1]
+    assert services.workspaces.directory(project.id, running.id) == Path(running.worktree)
     assert jobs.conversations.has_conversation(running), \
         "the CLI had written the prompt to its transcript before the kill"
     queued = jobs.get(ids["queued"])

@@ -19,12 +19,13 @@ CHROMIUM = Path("/usr/bin/chromium")
 
 SMALL_RUNS = {
     "bench_api.py": ["--jobs", "10", "--events", "300", "--reads", "3"],  # 20 queued jobs: past the live cap
+    "bench_changes.py": ["--files", "20", "--runs", "1"],
     "bench_chat_open.py": ["--events", "200"],
     "bench_file_search.py": ["--files", "2000"],
     "bench_job_open.py": ["--events", "50", "--runs", "1"],
     "bench_ui_latency.py": ["--jobs", "2", "--markers", "10", "--delay", "0.02"],
 }
-NEEDS_BROWSER = {"bench_job_open.py", "bench_ui_latency.py"}
+NEEDS_BROWSER = {"bench_changes.py", "bench_job_open.py", "bench_ui_latency.py"}
 
 
 @pytest.mark.parametrize("script", sorted(SMALL_RUNS))

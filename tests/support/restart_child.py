@@ -9,9 +9,10 @@ mid-turn.
 The child builds Services like the server does (with one running slot), creates a project and
 five jobs:
 
-* ``running``   - a job whose turn is in flight (the model never answers), its prompt already in
-  the CLI's own session transcript (the CLI writes it some 60 ms after sending the request; a
-  process killed before that leaves a session id with nothing to resume);
+* ``running``   - an isolated job (its own worktree and branch: the project is a git repository)
+  whose turn is in flight (the model never answers), its prompt already in the CLI's own session
+  transcript (the CLI writes it some 60 ms after sending the request; a process killed before
+  that leaves a session id with nothing to resume);
 * ``queued``    - a job waiting for the running slot, never started;
 * ``session``   - a session (mode="session") idle after one finished turn, its CLI alive;
 * ``idle_job``  - a one-shot job idle after its turn, inside its grace period, its CLI alive;
@@ -71,6 +72,7 @@ async def main(projects_root: Path) -> int:
     jobs = services.jobs
     try:
         project = services.projects.create("restart")
+        services.workspaces.git(project.id).init(first_commit=True)
         ids: dict[str, str] = {}
 
         def status(name: str) -> str:
@@ -90,15 +92,16 @@ async def main(projects_root: Path) -> int:
 
             def check() -> bool:
                 session_id = jobs.get(ids[name]).session_id
+                directory = str(jobs.isolation.directory(jobs.get(ids[name])))
                 return bool(session_id) and any(
-                    m.uuid == prompt_uuid for m in get_session_messages(session_id, directory=project.path))
+                    m.uuid == prompt_uuid for m in get_session_messages(session_id, directory=directory))
             return check
 
         # One slot: these run one after the other, in this order.
         ids["completed"] = jobs.submit(project.id, COMPLETED_PROMPT).id
         ids["idle_job"] = jobs.submit(project.id, IDLE_JOB_PROMPT).id
         ids["session"] = jobs.submit(project.id, SESSION_PROMPT, mode="session").id
-        ids["running"] = jobs.submit(project.id, RUNNING_PROMPT).id
+        ids["running"] = jobs.submit(project.id, RUNNING_PROMPT, isolated=True).id
         await _wait("the completed job's turn", settled("completed", "idle"))
         jobs.complete(ids["completed"])
         await _wait("the completed job to complete", settled("completed", "completed"))

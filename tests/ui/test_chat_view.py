@@ -593,3 +593,24 @@ async def test_a_reply_cut_short_says_so(user: User, make_job, open_view):
     await open_view(job.id)
     await see(user, "assistant-text", "The cause is the tax, which")
     await see(user, "interrupted", "the rest of this reply never arrived")
+
+
+# -- L3: restoring files to before a message ---------------------------------------------------
+
+
+async def test_a_rewind_shows_in_the_transcript_with_its_message_and_files(user: User, make_job, open_view):
+    job = make_job([user_msg("change a.txt"), turn_end(),
+                    ev.make(ev.REWIND, user_seq=1, user_text="change a.txt", files=["a.txt", "sub/b.txt"],
+                            insertions=1, deletions=2)])
+    await open_view(job.id)
+    notice = await see(user, "rewind-notice", "Files restored to before “change a.txt”: a.txt, sub/b.txt")
+    assert notice.props["data-seq"] == "1"
+
+
+async def test_restore_files_says_why_it_cannot_in_its_dialog(user: User, make_job, open_view):
+    job = make_job([user_msg("an imported request"), text("An old answer."), turn_end()])
+    await open_view(job.id)
+    user.find(marker="restore-files").click()
+    await see(user, "rewind-error", "no resumable conversation")
+    assert not within(elements(user, "rewind-dialog")[0], "rewind-confirm").visible
+    assert len(elements(user, "restore-files")) == 1, "only the user's own messages offer it"

@@ -19,14 +19,18 @@ from nicegui.testing import User
 from nicegui.testing.user_interaction import UserInteraction
 
 from components.workspace import PANELS, CronPanel, FilesPanel, GitPanel, MemoriesPanel
+from components.workspace.changes_panel import ChangesPanel
 from components.workspace.common import when_shown
 from components.workspace.file_preview import editor_language, human_size
-from components.workspace.git_diff import diff_html
+from components.workspace.git_diff import hunk_lines_html
 from components.workspace.git_panel import _still_changed
 from components.workspace.terminal_panel import exit_text
+from core import events
+from core.models import Job, JobStatus, new_id
 from core.services import Services
 from core.settings import Settings
 from core.workspace.git.status import GitChange, GitStatus
+from core.workspace.worktrees import Worktrees
 from pages.import_sessions import ImportView, matches
 
 pytestmark = pytest.mark.nicegui_main_file("")
@@ -94,7 +98,7 @@ def git(cwd: Path, *args: str) -> None:
 
 
 def test_every_workspace_tab_has_a_panel():
-    assert set(PANELS) == {"Terminal", "Files", "Git", "Memories", "Cron"}
+    assert set(PANELS) == {"Changes", "Terminal", "Files", "Git", "Memories", "Cron"}
 
 
 async def test_a_panel_is_built_when_its_tab_is_first_shown(user: User, show):
@@ -184,7 +188,8 @@ async def test_git_panel_inits_stages_commits_and_reports_errors(user: User, sho
     assert not panel.output.visible, "a later success clears the old error"
     assert "a.txt" in text_of(by_testid(user, "git-staged")[0])
     await panel.show_diff("a.txt", True)
-    assert '<div class="add">+a</div>' in panel.diff.content
+    assert any('<div class="add">+a</div>' in e.content for e in panel.diff.descendants() if isinstance(e, ui.html))
+    assert [b.text for b in panel.diff.descendants() if isinstance(b, ui.button)] == ["Unstage"]
     click(user, panel.commit_button)
     await eventually(lambda: by_testid(user, "git-log-subject"), "the log")
     assert [e.text for e in by_testid(user, "git-log-subject")] == ["first"]
@@ -203,12 +208,60 @@ def test_a_shown_diff_follows_its_file_across_a_refresh():
     assert _still_changed(GitStatus(root="/p", is_repo=False), ("a", True)) is None
 
 
-def test_diffs_are_escaped_and_colored():
-    html = diff_html("--- a/x\n+++ b/x\n@@ -1 +1 @@\n-<b>old</b>\n+new & improved\n context")
-    assert '<div class="meta">--- a/x</div>' in html and '<div class="hunk">@@ -1 +1 @@</div>' in html
+def test_diff_lines_are_escaped_and_colored_by_their_first_character():
+    html = hunk_lines_html(["-<b>old</b>", "+new & improved", " context", "++++ added, not a header", "",
+                            "\\ No newline at end of file", "+caf\udce9"])
     assert '<div class="del">-&lt;b&gt;old&lt;/b&gt;</div>' in html
     assert '<div class="add">+new &amp; improved</div>' in html
-    assert '<div class=""> context</div>' in html
+    assert '<div class=""> context</div>' in html and '<div class="">&nbsp;</div>' in html
+    assert '<div class="add">++++ added, not a header</div>' in html
+    assert '<div class="meta">\\ No newline at end of file</div>' in html
+    assert '<div class="add">+caf\ufffd</div>' in html  # a Latin-1 byte, shown rather than breaking the page
+    assert hunk_lines_html(["+x"] * 5, limit=2).endswith('<div class="meta">… 3 more lines not shown</div>')
+
+
+# -- changes of an isolated job (L2) ----------------------------------------------------------------
+
+
+async def test_changes_panel_lists_files_shows_hunks_accepts_and_merges(user: User, show, services, project):
+    root = Path(project.path)
+    git(root, "init", "-q", "-b", "main")
+    (root / "a.txt").write_text("".join(f"{n}\n" for n in range(30)))
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "start")
+    job = Job(id=new_id(), project_id=project.id, name="Edit a", prompt="p", status=JobStatus.COMPLETED)
+    made = Worktrees(services.settings.state_dir).create(services.workspaces.git(project.id), job.id, job.name)
+    job.isolated, job.worktree, job.branch, job.base, job.base_commit = (
+        True, made.worktree, made.branch, made.base, made.base_commit)
+    services.jobs.add_imported_job(job, [events.make(events.USER, text="p")])
+    work = Path(made.worktree)
+    (work / "a.txt").write_text("".join(f"{n}\n" for n in range(30)).replace("2\n", "two\n", 1).replace(
+        "25\n", "twenty-five\n"))
+    (work / "<b>.txt").write_text("new\n")
+
+    panels: list[ChangesPanel] = []
+    await show(lambda: panels.append(ChangesPanel(services, project.id, job.id)))
+    panel = panels[0]
+    await eventually(lambda: panel.changes is not None, "the changes")
+    assert panel.title.text == f"{job.branch} → main"
+    assert panel.summary.text == "2 files · +3 −2 · 0 of 3 hunks accepted"
+    assert panel.file_list.content.count('data-testid="change-file"') == 2
+    assert 'data-path="&lt;b&gt;.txt"' in panel.file_list.content  # names are escaped
+    assert panel.merge_button.text == "Merge into main" and panel.merge_button.enabled
+
+    panel._picked(type("Event", (), {"args": 1})())
+    assert panel.selected == "a.txt" and len(by_testid(user, "hunk")) == 2
+    first = panel.changes.files[1].hunks[0]
+    await panel.accept(panel.changes.files[1], first)
+    assert panel.changes.accepted == {first.id} and "1 of 3 hunks accepted" in panel.summary.text
+    assert len(by_testid(user, "hunk-accepted")) == 1 and len(by_testid(user, "hunk-accept")) == 1
+    panel._picked(type("Event", (), {"args": 99})())  # a stale index from an old list: ignored
+    assert panel.selected == "a.txt"
+
+    await panel.merge(squash=True, message="Both files")
+    assert panel.outcome.visible and "squashed into one commit on main" in panel.outcome.text
+    assert panel.changes.files == [] and panel.empty.visible and not panel.merge_button.enabled
+    assert (root / "<b>.txt").read_text() == "new\n"
 
 
 # -- memories (G4) ------------------------------------------------------------------------------

@@ -11,14 +11,28 @@ panel must never stage or discard in that enclosing repository.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
+import tempfile
 import threading
+from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 
 from git import Repo
 from git.exc import GitCommandError, GitCommandNotFound, InvalidGitRepositoryError, NoSuchPathError
 
-from core.errors import Conflict, NotFound, UserError
+from core.errors import Conflict, NotFound, UserError, describe_os_error
+from core.workspace.git.hunks import (
+    DIFF_OPTIONS,
+    NOT_ACTIONABLE,
+    FileDiff,
+    Hunk,
+    apply_patch,
+    find_hunk,
+    hunk_patch,
+    parse_diff,
+)
 from core.workspace.git.status import GitStatus, LogEntry, parse_status, touched_marks
 from core.workspace.paths import resolve_in
 
@@ -65,18 +79,20 @@ class GitService:
         raise _not_a_repository(self.root)
 
     def git(self, *args: str, timeout: float | None = None, ok: tuple[int, ...] = (0,),
-            strip: bool = True) -> tuple[int, str, str]:
+            strip: bool = True, env: dict[str, str] | None = None) -> tuple[int, str, str]:
         """(exit code, stdout, stderr) of `git args` in this repository; an exit code not in `ok` becomes a
-        UserError with git's own words. Writers hold `lock`."""
+        UserError with git's own words. `env` adds variables (GIT_INDEX_FILE). Writers hold `lock`."""
         repo = self._open()
         # Literal pathspecs: a file named 'a*.txt' must not stage every a-something.txt.
         command = ["git", "--literal-pathspecs", "-c", "core.quotePath=false", *args]
-        name = next(arg for arg in args if not arg.startswith("-"))
+        # The command's name, for messages: not the value of a leading `-c name=value`.
+        name = next(arg for before, arg in zip(("", *args), args, strict=False)
+                    if not arg.startswith("-") and before != "-c")
         try:
             # A new session has no controlling terminal: ssh cannot stop to ask for a passphrase.
             code, out, err = repo.git.execute(command, with_extended_output=True, with_exceptions=False,
-                                              env=_ENV, kill_after_timeout=timeout, strip_newline_in_stdout=strip,
-                                              start_new_session=True)
+                                              env={**_ENV, **(env or {})}, kill_after_timeout=timeout,
+                                              strip_newline_in_stdout=strip, start_new_session=True)
         except GitCommandNotFound:
             raise UserError("git is not installed on the server.") from None
         except GitCommandError as exc:  # GitPython's own failures (a git that cannot start, say)
@@ -155,6 +171,40 @@ class GitService:
                                        ok=(0, 1), strip=False)[1])
         return "".join(parts)
 
+    def diff_files(self, against: str | None = None, *, staged: bool = False,
+                   paths: list[str] | None = None) -> list[FileDiff]:
+        """Changed files with their hunks: the work tree against the index (or against the commit `against`),
+        untracked files included as entirely added; with `staged`, the index against HEAD (or `against`)."""
+        relative = self._paths(paths) if paths else []
+        revision = [against] if against else []
+        if staged:
+            return parse_diff(self.git("diff", "--cached", *DIFF_OPTIONS, *revision, "--", *relative, strip=False)[1])
+        with self.untracked_as_intended() as env:
+            return parse_diff(self.git("diff", *DIFF_OPTIONS, *revision, "--", *relative, strip=False, env=env)[1])
+
+    @contextlib.contextmanager
+    def untracked_as_intended(self) -> Iterator[dict[str, str]]:
+        """An environment whose index is a copy of this one with every untracked file added as intended
+        (`git add -N`): diffs then show new files too, while the index that git, the Git tab and a job's agent
+        use stays as it is."""
+        try:
+            folder = Path(tempfile.mkdtemp(prefix="ccs-index-"))
+        except OSError as exc:
+            raise UserError(f"Could not make a scratch index to compare with: {describe_os_error(exc)}") from None
+        try:
+            index = self.root / self.git("rev-parse", "--git-path", "index")[1].strip()
+            scratch = folder / "index"
+            try:
+                if index.is_file():
+                    shutil.copyfile(index, scratch)
+            except OSError as exc:
+                raise UserError(f"Could not copy the index to compare with: {describe_os_error(exc)}") from None
+            env = {"GIT_INDEX_FILE": str(scratch)}
+            self.git("add", "--intent-to-add", "--ignore-errors", "--", ".", env=env, ok=(0, 1))
+            yield env
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+
     def log(self, limit: int = 20) -> list[LogEntry]:
         if not self.has_commits():
             return []
@@ -205,28 +255,74 @@ class GitService:
     def unstage(self, paths: list[str]) -> None:
         relative = self._paths(paths)
         with self.lock:
-            if self.has_commits():
-                self.git("restore", "--staged", "--", *relative)
-            else:  # nothing to restore from before the first commit: take the paths out of the index
-                self.git("rm", "--cached", "-r", "-q", "--ignore-unmatch", "--", *relative)
+            self._unstage(relative)
+
+    def _unstage(self, relative: list[str]) -> None:
+        if self.has_commits():
+            self.git("restore", "--staged", "--", *relative)
+        else:  # nothing to restore from before the first commit: take the paths out of the index
+            self.git("rm", "--cached", "-r", "-q", "--ignore-unmatch", "--", *relative)
 
     def discard(self, paths: list[str]) -> None:
         """Throw away unstaged changes: tracked files go back to their staged (or committed) content,
         untracked files and folders are deleted. Staged changes stay. The UI asks first."""
         relative = self._paths(paths)
         with self.lock:
-            status = self._repo_status()
-            changed = [c.path for c in status.modified]
-            untracked = [c.path for c in status.untracked]
-            restore = [p for p in relative if _covers(p, changed)]
-            clean = [p for p in relative if _covers(p, untracked)]
-            nothing = [p for p in relative if p not in restore and p not in clean]
-            if nothing:
-                raise UserError(f"No unstaged changes to discard in {', '.join(nothing)}.")
-            if restore:
-                self.git("checkout", "--", *restore)  # from the index; works before the first commit too
-            if clean:
-                self.git("clean", "-f", "-d", "-q", "--", *clean)  # never -x: ignored files are not ours
+            self._discard(relative)
+
+    def _discard(self, relative: list[str]) -> None:
+        status = self._repo_status()
+        changed = [c.path for c in status.modified]
+        untracked = [c.path for c in status.untracked]
+        restore = [p for p in relative if _covers(p, changed)]
+        clean = [p for p in relative if _covers(p, untracked)]
+        nothing = [p for p in relative if p not in restore and p not in clean]
+        if nothing:
+            raise UserError(f"No unstaged changes to discard in {', '.join(nothing)}.")
+        if restore:
+            self.git("checkout", "--", *restore)  # from the index; works before the first commit too
+        if clean:
+            self.git("clean", "-f", "-d", "-q", "--", *clean)  # never -x: ignored files are not ours
+
+    # -- one hunk at a time: the Git tab's diff view. A whole-file item (a binary file...) acts on its file.
+
+    def stage_hunk(self, hunk_id: str, path: str | None = None) -> None:
+        """Stage one hunk of the unstaged changes (of `path`, when given: faster than looking everywhere)."""
+        with self.lock:
+            file, hunk = self._locate(hunk_id, path, staged=False)
+            if hunk.whole_file:
+                self.git("add", "-A", "--", file.path)
+            else:
+                apply_patch(self, hunk_patch(file, hunk), "--cached")
+
+    def unstage_hunk(self, hunk_id: str, path: str | None = None) -> None:
+        with self.lock:
+            file, hunk = self._locate(hunk_id, path, staged=True)
+            if hunk.whole_file:
+                self._unstage([file.path])
+            else:
+                apply_patch(self, hunk_patch(file, hunk), "--cached", "--reverse")
+
+    def discard_hunk(self, hunk_id: str, path: str | None = None) -> None:
+        """Throw one unstaged hunk away in the work tree (a new file's only hunk deletes it). The UI asks first."""
+        with self.lock:
+            file, hunk = self._locate(hunk_id, path, staged=False)
+            if hunk.whole_file:
+                self._discard([file.path])
+            else:
+                apply_patch(self, hunk_patch(file, hunk), "--reverse")
+
+    def _locate(self, hunk_id: str, path: str | None, staged: bool) -> tuple[FileDiff, Hunk]:
+        self._repo_status()
+        found = find_hunk(self.diff_files(staged=staged, paths=[path] if path else None), hunk_id)
+        if found is None:
+            side = "staged" if staged else "unstaged"
+            raise Conflict(f"There is no such {side} hunk any more: the file changed since you looked. "
+                           "Reload and try again.")
+        file, hunk = found
+        if hunk.kind in NOT_ACTIONABLE:
+            raise UserError(f"{file.path}: {hunk.note}")
+        return found
 
     def commit(self, message: str) -> str:
         """Commit what is staged; returns the new commit's sha."""
