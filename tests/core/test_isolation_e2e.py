@@ -181,3 +181,39 @@ async def test_an_unknown_base_branch_is_refused_before_anything_is_made(service
         services.jobs.submit(repo_project.id, "write", isolated=True, base="nope")
     assert services.jobs.list(repo_project.id) == []
     assert not (services.settings.state_dir / "worktrees").exists()
+
+
+async def test_the_second_of_two_conflicting_jobs_is_resolved_by_claude_through_the_follow_up_then_merged(
+        services, repo_project, scripted_model):
+    """Both jobs rewrite shared.txt: the first merges cleanly, the second conflicts; the follow-up asks Claude to
+    merge the base into its branch and resolve it, which it does (Bash), and then the second merges too."""
+    def reply(body: dict):
+        prompts = [t for t in user_texts(body) if t]
+        if prompts and "conflicts in" in prompts[-1] and not tool_results({"messages": [body["messages"][-1]]}):
+            resolve = (f"git merge -q master; printf 'both versions, reconciled\\n' > {SHARED} && "
+                       "git add -A && git commit -q -m 'Resolve the conflict'")
+            return [text("Resolving."), tool_use("Bash", {"command": resolve})]
+        return _reply(body)
+
+    for _ in range(8):
+        scripted_model.add_response(reply)
+    main = Path(repo_project.path)
+    first = await _submit(services, repo_project, "write the first version", isolated=True)
+    second = await _submit(services, repo_project, "write the second version", isolated=True)
+    await wait_status(services.jobs, second.id, "idle")
+    merged = await services.reviews.merge(first.id, squash=False, message="")
+    assert merged.merged and (main / SHARED).read_text() == "the first version\n"
+
+    conflicted = await services.reviews.merge(second.id, squash=False, message="")
+    assert not conflicted.merged and conflicted.conflicts == [SHARED]
+    assert (main / SHARED).read_text() == "the first version\n" and _git(main, "status", "--porcelain") == ""
+    services.reviews.ask_to_resolve(second.id, conflicted.conflicts)
+    await wait_until(lambda: services.jobs.get(second.id).turns >= 2, timeout=90, what="Claude's resolving turn")
+    await wait_status(services.jobs, second.id, "idle")
+    asked = next(t for r in scripted_model.requests for t in user_texts(r) if "conflicts in" in t)
+    assert SHARED in asked and "master" in asked, asked
+
+    resolved = await services.reviews.merge(second.id, squash=True, message="")
+    assert resolved.merged, resolved.message
+    assert (main / SHARED).read_text() == "both versions, reconciled\n"
+    assert _git(main, "log", "-1", "--format=%s").strip() == "write the second version", "the job's name by default"
