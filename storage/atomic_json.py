@@ -77,9 +77,15 @@ def write_atomic(path: Path, payload: bytes, durable: bool = True, mode: int | N
 
 def remove_stray_temps(path: Path) -> None:
     """Delete temp files left by a writer killed before its rename (they are never the truth)."""
-    for stray in path.parent.glob(f".{path.name}.*{_TMP_SUFFIX}"):
-        with contextlib.suppress(OSError):
-            stray.unlink()
+    prefix = f".{path.name}."
+    try:
+        names = os.listdir(path.parent)  # not glob(): it compiles a pattern per file, 66 of them at every start
+    except OSError:
+        return
+    for name in names:
+        if name.startswith(prefix) and name.endswith(_TMP_SUFFIX):
+            with contextlib.suppress(OSError):
+                os.unlink(path.parent / name)
 
 
 class AtomicJSONStorage(Storage):

@@ -22,13 +22,16 @@ import contextlib
 import os
 import re
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from storage.atomic_json import dumps, fsync_dir, loads, write_atomic
+from storage.atomic_json import dumps, fsync_dir, loads
+from storage.partial_reply import PartialReply, read_partial
 
 INDEX_STRIDE = 64
+PARTIAL_SUFFIX = ".partial"  # <job>.partial: the reply it is streaming (storage/partial_reply.py)
+LEGACY_PARTIAL_SUFFIX = ".partial.json"  # the same, as an older version kept it: read once at start
 _JOB_ID_RE = re.compile(r"[A-Za-z0-9_-]{1,128}")
 # seq is written first, so it can be read off a line without parsing the whole event.
 Mask = Callable[[bytes], bytes]
@@ -254,6 +257,11 @@ class EventLogStore:
         return self.root / f"{job_id}.jsonl"
 
     def log(self, job_id: str) -> EventLog:
+        # Asked for every streamed delta (its seq is the log's last): a known job's log is a dict lookup, without
+        # checking the id and building its path again. A dict read needs no lock.
+        log = self._logs.get(job_id)
+        if log is not None:
+            return log
         path = self._path(job_id)
         with self._lock:
             log = self._logs.get(job_id)
@@ -261,31 +269,60 @@ class EventLogStore:
                 log = self._logs[job_id] = EventLog(path, self._mask)
             return log
 
-    # -- the reply being streamed, checkpointed so a crash does not lose what people saw (spec C12) --
+    def read_kinds(self, job_id: str, kinds: Collection[str]) -> Iterator[dict[str, Any]]:
+        """The stored events of these kinds, oldest first, for a reader of every log once (the search index).
+
+        Straight from the file: no EventLog (and no index of it) is built and kept for each of thousands of
+        jobs, and only lines that could hold one of the kinds are parsed. A torn last line is skipped.
+        """
+        needles = [dumps(kind) for kind in kinds]  # b'"user"': in any line whose kind it is
+        try:
+            f = open(self._path(job_id), "rb")  # noqa: SIM115 - generator; closed by the with below
+        except FileNotFoundError:
+            return
+        with f:
+            for line in f:
+                if line.endswith(b"\n") and any(needle in line for needle in needles):
+                    try:
+                        event = loads(line)
+                    except ValueError:
+                        continue
+                    if isinstance(event, dict) and event.get("kind") in kinds:
+                        yield event
+
+    # -- the reply being streamed, kept so a crash does not lose what people saw (spec C12) --------
 
     def _partial_path(self, job_id: str) -> Path:
-        return self._path(job_id).with_suffix(".partial.json")
+        return self._path(job_id).with_suffix(PARTIAL_SUFFIX)
+
+    def partial_writer(self, job_id: str) -> PartialReply:
+        """A writer of the job's streaming reply (storage/partial_reply.py); it starts the file afresh."""
+        return PartialReply(self._partial_path(job_id), self._mask)
 
     def save_partial(self, job_id: str, blocks: list[dict[str, Any]]) -> None:
-        """Replace the job's checkpoint of the blocks still streaming (atomic; no fsync, it is a best effort)."""
-        payload = dumps(blocks)
-        write_atomic(self._partial_path(job_id), self._mask(payload) if self._mask else payload, durable=False)
+        """Replace the job's kept reply with these blocks (type, text) at once."""
+        self.partial_writer(job_id).replace(blocks)
 
     def drop_partial(self, job_id: str) -> None:
         self._partial_path(job_id).unlink(missing_ok=True)
 
     def take_partial(self, job_id: str) -> list[dict[str, Any]]:
-        """The checkpointed blocks (removed); [] if there are none or the file is unreadable."""
-        path = self._partial_path(job_id)
-        try:
-            blocks = loads(path.read_bytes())
-        except (OSError, ValueError):
-            blocks = []
-        path.unlink(missing_ok=True)
-        return [b for b in blocks if isinstance(b, dict)] if isinstance(blocks, list) else []
+        """The kept blocks (type, text), the files removed; [] if there are none or they are unreadable."""
+        blocks: list[dict[str, Any]] = []
+        for path in (self._partial_path(job_id), self._path(job_id).with_suffix(LEGACY_PARTIAL_SUFFIX)):
+            with contextlib.suppress(OSError):
+                blocks = blocks or read_partial(path.read_bytes())
+            path.unlink(missing_ok=True)
+        return blocks
 
     def jobs_with_partial(self) -> list[str]:
-        return [path.name.removesuffix(".partial.json") for path in self.root.glob("*.partial.json")]
+        found = set()
+        with os.scandir(self.root) as entries:  # one pass over a folder of thousands of logs
+            for entry in entries:
+                for suffix in (PARTIAL_SUFFIX, LEGACY_PARTIAL_SUFFIX):
+                    if entry.name.endswith(suffix) and _JOB_ID_RE.fullmatch(entry.name.removesuffix(suffix)):
+                        found.add(entry.name.removesuffix(suffix))
+        return sorted(found)
 
     def delete(self, job_id: str) -> None:
         path = self._path(job_id)
@@ -293,6 +330,7 @@ class EventLogStore:
             log = self._logs.pop(job_id, None)
             path.unlink(missing_ok=True)
             self._partial_path(job_id).unlink(missing_ok=True)
+            path.with_suffix(LEGACY_PARTIAL_SUFFIX).unlink(missing_ok=True)
             if log is not None:
                 log._mark_deleted()  # holders of the old object must not recreate the file
 

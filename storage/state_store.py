@@ -15,11 +15,14 @@ place (see atomic_json), which is the point at which a change is acknowledged.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import re
 import threading
 import zlib
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from tinydb import TinyDB
 
@@ -27,11 +30,28 @@ from storage.atomic_json import AtomicJSONStorage, dumps, loads
 
 N_SHARDS = 64
 _SHARD_RE = re.compile(r"shard-(\d+)\.json")
+T = TypeVar("T")
 
 
 def _clone(value: Any) -> Any:
     """Deep copy through JSON: callers can't alias our cache, and bad values fail before any write."""
     return loads(dumps(value))
+
+
+@contextlib.contextmanager
+def _bulk() -> Iterator[None]:
+    """No cyclic garbage collection while many records are parsed or copied.
+
+    Loading 10,000 jobs allocates some 200,000 dicts and lists, none of them garbage; each allocation
+    burst triggers collections that walk every object the process holds (the imported packages
+    included), which took three quarters of the load (120 ms of 160 ms)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _shard_of(job_id: str) -> int:
@@ -81,6 +101,22 @@ class _KeyedTable:
         else:
             self.index[key] = self._table.insert(record)
 
+    def save_many(self, records: list[dict[str, Any]]) -> None:
+        """save() for many private copies, in at most two rewrites of the file (replacements, insertions)."""
+        fresh = {r[self._key]: r for r in records}
+        known = {k: r for k, r in fresh.items() if k in self.index}
+        if known:
+            def replace(doc: dict[str, Any]) -> None:
+                record = known[doc[self._key]]
+                doc.clear()
+                doc.update(record)
+
+            self._table.update(replace, doc_ids=[self.index[k] for k in known])
+        new = [r for k, r in fresh.items() if k not in known]
+        if new:
+            for record, doc_id in zip(new, self._table.insert_multiple(new), strict=True):
+                self.index[record[self._key]] = doc_id
+
     def delete(self, key: str) -> bool:
         doc_id = self.index.get(key)
         if doc_id is None:
@@ -114,7 +150,8 @@ class StateStore:
             m = _SHARD_RE.fullmatch(p.name)
             if m and p.name == f"shard-{int(m.group(1)):02d}.json":  # only names we would produce
                 shard_nos.add(int(m.group(1)))
-        self._shards = {n: _KeyedTable(jobs_dir / f"shard-{n:02d}.json", "jobs", "id") for n in shard_nos}
+        with _bulk():
+            self._shards = {n: _KeyedTable(jobs_dir / f"shard-{n:02d}.json", "jobs", "id") for n in shard_nos}
         self._job_shard: dict[str, int] = {}
         for n, shard in self._shards.items():
             self._job_shard.update(dict.fromkeys(shard.index, n))
@@ -136,8 +173,14 @@ class StateStore:
     # -- jobs -------------------------------------------------------------------------------
     def jobs(self) -> list[dict[str, Any]]:
         """All jobs, in no particular order."""
-        with self._lock:
+        with self._lock, _bulk():
             return _clone([doc for shard in self._shards.values() for doc in shard.all()])
+
+    def read_jobs(self, build: Callable[[dict[str, Any]], T]) -> list[T]:
+        """`build(record)` for every job, in no particular order, without copying the records first (a tenth
+        of a second with 10,000 jobs, at every start): `build` must copy what it keeps and change nothing."""
+        with self._lock, _bulk():
+            return [build(doc) for shard in self._shards.values() for doc in shard.all()]
 
     def save_job(self, record: dict[str, Any], durable: bool = True) -> None:
         """durable=False skips the fsyncs: for states that restart recovery rewrites anyway."""
@@ -154,6 +197,19 @@ class StateStore:
             finally:
                 shard.storage.durable = True
             self._job_shard[job_id] = n
+
+    def save_jobs(self, records: list[dict[str, Any]]) -> None:
+        """Save many jobs with one rewrite per shard touched (an import, a bench filling a store), not one
+        per job: 10,000 single saves would rewrite each shard some 150 times."""
+        checked = [_checked(record) for record in records]
+        with self._lock:
+            by_shard: dict[int, list[dict[str, Any]]] = {}
+            for record in checked:
+                n = self._job_shard.get(record["id"])
+                by_shard.setdefault(_shard_of(record["id"]) if n is None else n, []).append(record)
+            for n, shard_records in by_shard.items():
+                self._shards[n].save_many(shard_records)
+                self._job_shard.update(dict.fromkeys((r["id"] for r in shard_records), n))
 
     def delete_job(self, id: str) -> None:
         with self._lock:

@@ -12,10 +12,12 @@ which the child's jobs reach it does not matter.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
 import queue
+import random
 import signal
 import subprocess
 import sys
@@ -23,8 +25,10 @@ import threading
 import time
 from pathlib import Path
 
+from core.jobs.checkpoints import CHECKPOINT_EVERY_S
 from core.jobs.conversations import RESTART_MESSAGE
-from tests.support.helpers import assistant_texts, wait_status, wait_until
+from tests.support.helpers import assistant_texts, descendants, wait_status, wait_until
+from tests.support.main_process import run_main
 from tests.support.restart_child import (
     COMPLETED_PROMPT,
     IDLE_JOB_PROMPT,
@@ -34,6 +38,7 @@ from tests.support.restart_child import (
     SESSION_PROMPT,
 )
 from tests.support.scripted_model import Response, text, user_texts
+from tests.support.stream_follower import ShownText, kill_group
 
 ROOT = Path(__file__).resolve().parents[2]
 FOLLOW_UP_RUNNING = "restart-test: are you still there after the restart?"
@@ -44,6 +49,10 @@ RESUMED_REPLIES = {
 }
 PARTIAL_SEEN = "Half of the running job's reply had streamed when"
 NEVER_SENT = "this reply is held back until the process is killed"
+STEADY_PROMPT = "restart-test: a long reply, streamed steadily"
+STEADY_REPLY = " ".join(f"word{i:04d}" for i in range(1500))  # 13,499 characters: some 17 s at the pace below
+SHOWN_BEFORE_KILL = 1200  # characters on screen when the kill comes (some 1.5 s into the reply)
+MAX_LOST_S = 0.1  # what may be lost: the reply's last 100 ms before the kill
 
 
 def _answer(body: dict):
@@ -56,22 +65,6 @@ def _answer(body: dict):
         if prompt in last:
             return reply
     return f"unexpected request: {last[:200]!r}"
-
-
-def _descendants(pid: int) -> set[int]:
-    """Every process below pid (Linux /proc)."""
-    found: set[int] = set()
-    todo = [pid]
-    while todo:
-        parent = todo.pop()
-        for children in Path(f"/proc/{parent}/task").glob("*/children"):
-            try:
-                kids = {int(p) for p in children.read_text().split()}
-            except OSError:
-                continue
-            todo.extend(kids - found)
-            found |= kids
-    return found
 
 
 def _alive(pid: int) -> bool:
@@ -141,12 +134,12 @@ async def test_kill_9_mid_turn_then_restart(claude_env, services_factory, script
         # The running job's request is at the model, held open: the turn really is in flight.
         await wait_until(lambda: any(RUNNING_PROMPT in " ".join(user_texts(r)) for r in scripted_model.requests),
                          timeout=30, what="the running job's request at the model")
-        # What streamed is saved for a crash within a second of its last delta (spec C12).
+        # What streamed is kept for a crash as it streams (spec C12).
         def checkpointed() -> bool:
             return any(PARTIAL_SEEN in path.read_text(errors="replace")
-                       for path in claude_env.projects_root.rglob(f"{ids['running']}.partial.json"))
+                       for path in claude_env.projects_root.rglob(f"{ids['running']}.partial"))
         await wait_until(checkpointed, timeout=30, what="the running job's streamed text checkpointed")
-        cli_pids = _descendants(child.proc.pid)
+        cli_pids = descendants(child.proc.pid)
         assert len(cli_pids) >= 3, f"expected the CLIs of 3 live jobs, found {cli_pids}"
         ready_s = time.monotonic() - started
     finally:
@@ -247,3 +240,34 @@ async def test_kill_9_mid_turn_then_restart(claude_env, services_factory, script
         replies = [e["block"]["text"] for e in history if e["kind"] == "assistant" and e["block"]["type"] == "text"]
         assert replies[-1] == RESUMED_REPLIES[follow_up]
     print(f"child ready after {ready_s:.1f}s")
+
+
+async def test_kill_9_mid_reply_keeps_what_was_shown_until_100_ms_before(claude_env, services_factory,
+                                                                        scripted_model, tmp_path):
+    """Spec C12, strictly: `python main.py` streams a reply steadily (8 characters every 10 ms) to a client
+    following the job's event stream; the server and its CLI are killed with SIGKILL at a moment between two
+    writes. The next start stores the reply as interrupted, and it holds everything the client was shown
+    up to 100 ms before the kill."""
+    scripted_model.add_response(text(STEADY_REPLY, chunk=8, delay=0.01))
+    with run_main(tmp_path / "server", claude_env.projects_root) as server:
+        with server.bearer() as client:
+            project = client.post("/api/projects", json={"name": "steady"}).json()
+            job_id = client.post("/api/jobs", json={"project_id": project["id"], "prompt": STEADY_PROMPT}).json()["id"]
+        shown = ShownText(server, job_id)
+        try:
+            shown.wait_for(SHOWN_BEFORE_KILL)
+            await asyncio.sleep(random.uniform(0, CHECKPOINT_EVERY_S))  # anywhere between two writes
+            killed_at = kill_group(server)
+        finally:
+            shown.close()
+    must_keep = shown.shown_by(killed_at - MAX_LOST_S)
+    assert must_keep >= SHOWN_BEFORE_KILL - 200 and STEADY_REPLY.startswith(shown.text)
+
+    services = services_factory()  # the next start
+    kept = [e for e in services.jobs.events(job_id) if e["kind"] == "assistant"]
+    assert [e.get("interrupted") for e in kept] == [True], kept
+    stored = kept[0]["block"]["text"]
+    assert STEADY_REPLY.startswith(stored), "what was kept is the reply's beginning, unchanged"
+    lost_s = killed_at - (shown.shown_when(len(stored) + 1) or killed_at)
+    assert len(stored) >= must_keep, (f"{must_keep} characters were shown 100 ms before the kill, {len(stored)} kept "
+                                      f"({len(shown.text)} shown at the kill; the last {lost_s * 1000:.0f} ms lost)")

@@ -13,9 +13,11 @@ from pathlib import Path
 
 import pytest
 
+from core.security.redact import Redactor
 from storage import atomic_json
 from storage.atomic_json import AtomicJSONStorage
 from storage.event_log import INDEX_STRIDE, EventLog, EventLogStore
+from storage.partial_reply import read_partial
 from storage.state_store import N_SHARDS, StateStore
 
 REPO = Path(__file__).resolve().parents[2]
@@ -450,11 +452,53 @@ def test_streaming_checkpoints_survive_garbage_and_go_with_their_job(tmp_path: P
     assert sorted(logs.jobs_with_partial()) == ["job1", "job2"]
     assert logs.take_partial("job1") == [{"type": "text", "text": "half a sentence"}]
     assert logs.take_partial("job1") == [], "taken once"
-    (tmp_path / "logs" / "job3.partial.json").write_bytes(b'{"type": "text", "te')  # cut by a crash
-    assert logs.take_partial("job3") == [] and "job3" not in logs.jobs_with_partial()
+    for garbage in (b'{"type": "text", "te', b"\x00\x00\x00", b'"no header"\n{"i": "x"}\n"bad header"', b"[1, 2"):
+        (tmp_path / "logs" / "job3.partial").write_bytes(garbage)  # cut by a crash, or not ours
+        assert logs.take_partial("job3") == [] and "job3" not in logs.jobs_with_partial()
+    # An older version's checkpoint (one JSON array), found at the first start of this one.
     (tmp_path / "logs" / "job4.partial.json").write_bytes(b'[1, "x", {"type": "text", "text": "ok"}]')
+    assert logs.jobs_with_partial() == ["job2", "job4"]
     assert logs.take_partial("job4") == [{"type": "text", "text": "ok"}]
     logs.delete("job2")
     assert logs.jobs_with_partial() == []
     with pytest.raises(ValueError):
         logs.save_partial("../escape", [])
+
+
+def test_a_streaming_reply_is_kept_by_small_writes_and_read_back_whatever_the_cut(tmp_path: Path):
+    """Spec C12: the reply grows on disk piece by piece; a file cut anywhere (a power loss mid-write) still
+    reads as a prefix of what was written, and JSON escapes, quotes and non-ASCII text survive."""
+    logs = EventLogStore(tmp_path / "logs")
+    writer = logs.partial_writer("job1")
+    thinking, reply = 'a "quoted" \\ thought\nover lines, é 漢字 ', 'The answer: \\d+ "x"\t' * 40
+    for at in range(0, len(thinking), 7):
+        writer.write([(0, "thinking", at, thinking[at:at + 7])])
+    sizes = []
+    for at in range(0, len(reply), 11):
+        writer.write([(1, "text", at, reply[at:at + 11])])
+        sizes.append(logs._partial_path("job1").stat().st_size)
+    assert sizes == sorted(sizes) and sizes[-1] < 2 * len(reply.encode()) + 200, "appends, not rewrites"
+    data = logs._partial_path("job1").read_bytes()
+    assert read_partial(data) == [{"type": "thinking", "text": thinking}, {"type": "text", "text": reply}]
+    for cut in range(1, len(data)):
+        blocks = read_partial(data[:cut])
+        assert all(block["text"] == whole[:len(block["text"])] for block, whole in
+                   zip(blocks, (thinking, reply), strict=False)), cut
+    writer.write([(1, "text", 5, "REWRITTEN")])  # a later section replaces the block from `at` on
+    assert logs.take_partial("job1")[1]["text"] == reply[:5] + "REWRITTEN"
+    writer.reset()  # a new message: the file starts again
+    writer.write([(0, "text", 0, "next")])
+    assert logs.take_partial("job1") == [{"type": "text", "text": "next"}]
+
+
+def test_a_secret_streamed_in_pieces_is_masked_whole_on_disk(tmp_path: Path):
+    secret = "sk-ant-api03-" + "k" * 95
+    masked = "*" * len(secret)
+    logs = EventLogStore(tmp_path / "logs", mask=Redactor([secret]).data)
+    writer = logs.partial_writer("job1")
+    reply = f"the key is {secret}, and again {secret}" + " padding" * 100 + f" and at last {secret}."
+    for at in range(0, len(reply), 9):  # every secret is split over several writes
+        writer.write([(0, "text", at, reply[at:at + 9])])
+    data = logs._partial_path("job1").read_bytes()
+    assert b"sk-ant" not in data and b"kkkk" not in data
+    assert read_partial(data) == [{"type": "text", "text": reply.replace(secret, masked)}]

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 
 async def wait_until(predicate: Callable[[], object], timeout: float = 30.0, what: str = "condition") -> None:
@@ -54,3 +56,32 @@ async def submit_and_stall(services, project_id: str, model, prompt: str, seen: 
     services.hub.subscribe(job.id, lambda e: e.get("delta_type") == "text_delta" and streamed.append(e["text"]))
     await wait_until(lambda: "".join(streamed) == seen, what="the reply's first part streamed")
     return job
+
+
+def descendants(pid: int) -> set[int]:
+    """Every process below pid (Linux /proc)."""
+    found: set[int] = set()
+    todo = [pid]
+    while todo:
+        parent = todo.pop()
+        for children in Path(f"/proc/{parent}/task").glob("*/children"):
+            try:
+                kids = {int(p) for p in children.read_text().split()}
+            except OSError:
+                continue
+            todo.extend(kids - found)
+            found |= kids
+    return found
+
+
+def cli_processes(pid: int | None = None) -> dict[int, str]:
+    """The Claude Code processes below pid (default: this process), each with its working directory."""
+    found = {}
+    for child in descendants(os.getpid() if pid is None else pid):
+        try:
+            program = Path(f"/proc/{child}/cmdline").read_bytes().split(b"\0")[0]
+            if "claude" in Path(os.fsdecode(program)).name:
+                found[child] = os.readlink(f"/proc/{child}/cwd")
+        except OSError:  # it ended meanwhile
+            continue
+    return found
