@@ -9,24 +9,10 @@ seq of the last stored event and `"live": True`, and are never stored.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
-from claude_agent_sdk import (
-    AssistantMessage,
-    ResultMessage,
-    StreamEvent,
-    SystemMessage,
-    TextBlock,
-    ThinkingBlock,
-    ToolResultBlock,
-    ToolUseBlock,
-    UserMessage,
-)
-
-try:  # present in current SDKs; guarded so an older one still loads
-    from claude_agent_sdk import ConversationResetMessage
-except ImportError:  # pragma: no cover
-    ConversationResetMessage = None  # type: ignore[assignment,misc]
+from core import sdk
 
 # Kinds that are stored in the job log.
 USER = "user"
@@ -54,11 +40,11 @@ def make(kind: str, **payload: Any) -> dict[str, Any]:
 
 
 def _block_dict(block: Any) -> dict[str, Any] | None:
-    if isinstance(block, TextBlock):
+    if isinstance(block, sdk.TextBlock):
         return {"type": "text", "text": block.text}
-    if isinstance(block, ThinkingBlock):
+    if isinstance(block, sdk.ThinkingBlock):
         return {"type": "thinking", "thinking": block.thinking}
-    if isinstance(block, ToolUseBlock):
+    if isinstance(block, sdk.ToolUseBlock):
         return {"type": "tool_use", "id": block.id, "name": block.name, "input": block.input}
     if hasattr(block, "id") and hasattr(block, "name") and hasattr(block, "input"):
         return {"type": "server_tool_use", "id": block.id, "name": block.name, "input": block.input}
@@ -80,58 +66,77 @@ def _result_content(content: Any) -> Any:
     return "\n".join(parts)
 
 
+_Handler = Callable[[Any], list[dict[str, Any]]]
+_handlers: dict[type, _Handler | None] = {}  # by a message's exact type: one lookup per message
+
+
 def from_sdk(message: Any) -> list[dict[str, Any]]:
     """Normalize one SDK message into stored (and live) events."""
-    if isinstance(message, StreamEvent):
-        return _from_stream_event(message)
-    if isinstance(message, AssistantMessage):
-        events = []
-        for block in message.content:
-            data = _block_dict(block)
-            if data is None:
-                continue
-            events.append(make(ASSISTANT, block=data, message_id=message.message_id,
-                               uuid=message.uuid, parent_tool_use_id=message.parent_tool_use_id,
-                               model=message.model, error=message.error))
-        if message.error and not events:
-            events.append(make(ASSISTANT, block={"type": "text", "text": ""}, message_id=message.message_id,
-                               uuid=message.uuid, parent_tool_use_id=message.parent_tool_use_id,
-                               model=message.model, error=message.error))
-        return events
-    if isinstance(message, UserMessage):
-        return _from_user_message(message)
-    if isinstance(message, ResultMessage):
-        return [make(RESULT, subtype=message.subtype, is_error=message.is_error,
-                     total_cost_usd=message.total_cost_usd, usage=message.usage,
-                     duration_ms=message.duration_ms, num_turns=message.num_turns,
-                     result=message.result, session_id=message.session_id,
-                     errors=message.errors, stop_reason=message.stop_reason,
-                     terminal_reason=getattr(message, "terminal_reason", None),
-                     user_message_uuids=getattr(message, "user_message_uuids", None))]
-    if ConversationResetMessage is not None and isinstance(message, ConversationResetMessage):
-        return [make(SESSION_RESET, previous_session_id=message.session_id)]
-    if isinstance(message, SystemMessage):
-        return _from_system_message(message)
-    return []
+    try:
+        handler = _handlers[type(message)]
+    except KeyError:
+        handler = _handlers[type(message)] = _handler_for(message)
+    return handler(message) if handler is not None else []
 
 
-def _from_user_message(message: UserMessage) -> list[dict[str, Any]]:
+def _handler_for(message: Any) -> _Handler | None:
+    """The first of these the message is an instance of (subclasses of SystemMessage included)."""
+    reset = getattr(sdk, "ConversationResetMessage", None)  # in current SDKs; an older one has none
+    for cls, handler in ((sdk.StreamEvent, _from_stream_event), (sdk.AssistantMessage, _from_assistant_message),
+                         (sdk.UserMessage, _from_user_message), (sdk.ResultMessage, _from_result_message),
+                         (reset, _from_conversation_reset), (sdk.SystemMessage, _from_system_message)):
+        if cls is not None and isinstance(message, cls):
+            return handler
+    return None
+
+
+def _from_assistant_message(message: Any) -> list[dict[str, Any]]:
+    events = []
+    for block in message.content:
+        data = _block_dict(block)
+        if data is None:
+            continue
+        events.append(make(ASSISTANT, block=data, message_id=message.message_id,
+                           uuid=message.uuid, parent_tool_use_id=message.parent_tool_use_id,
+                           model=message.model, error=message.error))
+    if message.error and not events:
+        events.append(make(ASSISTANT, block={"type": "text", "text": ""}, message_id=message.message_id,
+                           uuid=message.uuid, parent_tool_use_id=message.parent_tool_use_id,
+                           model=message.model, error=message.error))
+    return events
+
+
+def _from_result_message(message: Any) -> list[dict[str, Any]]:
+    return [make(RESULT, subtype=message.subtype, is_error=message.is_error,
+                 total_cost_usd=message.total_cost_usd, usage=message.usage,
+                 duration_ms=message.duration_ms, num_turns=message.num_turns,
+                 result=message.result, session_id=message.session_id,
+                 errors=message.errors, stop_reason=message.stop_reason,
+                 terminal_reason=getattr(message, "terminal_reason", None),
+                 user_message_uuids=getattr(message, "user_message_uuids", None))]
+
+
+def _from_conversation_reset(message: Any) -> list[dict[str, Any]]:
+    return [make(SESSION_RESET, previous_session_id=message.session_id)]
+
+
+def _from_user_message(message: Any) -> list[dict[str, Any]]:
     if isinstance(message.content, str):
         # The CLI echoes some prompts (slash command output, replays); keep them as context.
         return [make(USER, text=message.content, uuid=message.uuid, echoed=True,
                      parent_tool_use_id=message.parent_tool_use_id)]
     events = []
     for block in message.content:
-        if isinstance(block, ToolResultBlock):
+        if isinstance(block, sdk.ToolResultBlock):
             events.append(make(TOOL_RESULT, tool_use_id=block.tool_use_id,
                                content=_result_content(block.content), is_error=bool(block.is_error),
                                parent_tool_use_id=message.parent_tool_use_id, uuid=message.uuid))
-        elif isinstance(block, TextBlock) and message.parent_tool_use_id is None:
+        elif isinstance(block, sdk.TextBlock) and message.parent_tool_use_id is None:
             events.append(make(USER, text=block.text, uuid=message.uuid, echoed=True))
     return events
 
 
-def _from_system_message(message: SystemMessage) -> list[dict[str, Any]]:
+def _from_system_message(message: Any) -> list[dict[str, Any]]:
     data = message.data or {}
     if message.subtype == "init":
         return [make(SYSTEM, subtype="init", session_id=data.get("session_id"), model=data.get("model"),
@@ -148,7 +153,7 @@ def _from_system_message(message: SystemMessage) -> list[dict[str, Any]]:
     return [make(SYSTEM, subtype=message.subtype, data=_jsonable(data))]
 
 
-def _from_stream_event(message: StreamEvent) -> list[dict[str, Any]]:
+def _from_stream_event(message: Any) -> list[dict[str, Any]]:
     event = message.event or {}
     kind = event.get("type")
     if kind == "content_block_delta":

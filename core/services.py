@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 
+from core import sdk
 from core.errors import UserError
 from core.hub import Hub
 from core.jobs.importer import SessionImporter
@@ -19,6 +20,8 @@ from core.workspace.terminal import TerminalManager
 from core.workspace.workspaces import Workspaces
 from storage.event_log import EventLogStore
 from storage.state_store import StateStore
+
+SDK_PRELOAD_AFTER_S = 1.0  # after the first pages: the SDK's import holds the GIL for half a second
 
 
 @dataclass
@@ -65,6 +68,10 @@ class Services:
         """Background work that needs a running event loop."""
         self.jobs.start_background()
         threading.Thread(target=self.search.build, name="search-index", daemon=True).start()
+        # The SDK is not imported for the first pages (core/sdk.py): import it once they are served, off the loop.
+        preload = threading.Timer(SDK_PRELOAD_AFTER_S, sdk.preload)
+        preload.daemon = True
+        preload.start()
 
     async def archive_project(self, project_id: str):
         """Archiving stops the project's live jobs first (spec B2); nothing is deleted."""

@@ -12,9 +12,7 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
-from claude_agent_sdk import get_session_info, get_session_messages
-
-from core import events
+from core import events, sdk
 from core.jobs.checkpoints import PartialCheckpoints
 from core.jobs.records import JobRecords
 from core.models import Job, JobMode, JobStatus
@@ -36,7 +34,7 @@ class Conversations:
         if not job.session_id:
             return False
         try:
-            return get_session_info(job.session_id, directory=str(self.directory_of(job))) is not None
+            return sdk.get_session_info(job.session_id, directory=str(self.directory_of(job))) is not None
         except Exception:  # an unreadable session file is as good as none
             log.exception("reading session %s failed", job.session_id)
             return False
@@ -55,7 +53,7 @@ class Conversations:
         if last is None or not last.get("uuid"):
             return
         try:
-            saved = {m.uuid for m in get_session_messages(job.session_id, directory=str(self.directory_of(job)))}
+            saved = {m.uuid for m in sdk.get_session_messages(job.session_id, directory=str(self.directory_of(job)))}
         except Exception:
             log.exception("reading session %s failed", job.session_id)
             return

@@ -1,8 +1,8 @@
 """Import sessions the Claude Code CLI kept on this machine as finished, resumable jobs (spec H3).
 
 The CLI writes every session to `~/.claude/projects/<sanitized cwd>/<session id>.jsonl`
-(or under `$CLAUDE_CONFIG_DIR`). The SDK's `list_sessions` / `get_session_info` /
-`get_session_messages` read them from this process's own HOME, which is also
+(or under `$CLAUDE_CONFIG_DIR`). The SDK's `sdk.list_sessions` / `sdk.get_session_info` /
+`sdk.get_session_messages` read them from this process's own HOME, which is also
 where the jobs this server runs keep theirs: those show up here as already
 belonging to a job, so nothing is imported twice.
 """
@@ -17,19 +17,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from claude_agent_sdk import SessionMessage, get_session_info, get_session_messages, list_sessions
-
-from core import events
+from core import events, sdk
 from core.claude_home import SESSION_ID, find_session_file
 from core.errors import NotFound, UserError
 from core.jobs.prompts import job_name
 from core.models import Job, JobMode, JobStatus, Project, new_id
 from core.projects import validate_external_path
-
-try:  # the SDK's own stream-json parser: imported turns become exactly what a live job records
-    from claude_agent_sdk._internal.message_parser import parse_message
-except ImportError:  # pragma: no cover - a future SDK may move it; the fallback below still imports text
-    parse_message = None
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +48,7 @@ class LocalSession:
 def _count_messages(path: Path | None) -> int:
     """User and assistant entries of the main conversation, counted without parsing each line.
 
-    Close to `len(get_session_messages(...))` at a fraction of its cost: discovery
+    Close to `len(sdk.get_session_messages(...))` at a fraction of its cost: discovery
     lists every session on the machine, and transcripts reach megabytes.
     """
     if path is None:
@@ -73,7 +66,7 @@ def _count_messages(path: Path | None) -> int:
 
 
 def _timestamps(path: Path | None) -> dict[str, float]:
-    """uuid -> time of each transcript entry: SessionMessage does not carry it."""
+    """uuid -> time of each transcript entry: sdk.SessionMessage does not carry it."""
     found: dict[str, float] = {}
     if path is None:
         return found
@@ -99,12 +92,15 @@ def _images(message: Any) -> list[dict[str, Any]]:
             for b in content if isinstance(b, dict) and b.get("type") == "image"]
 
 
-def _message_events(message: SessionMessage) -> list[dict[str, Any]]:
+def _message_events(message: sdk.SessionMessage) -> list[dict[str, Any]]:
     raw = {"type": message.type, "message": message.message, "uuid": message.uuid,
            "session_id": message.session_id, "parent_tool_use_id": None}
-    if parse_message is not None:
+    # The SDK's own stream-json parser: imported turns become exactly what a live job records. A future SDK
+    # may move it; the fallback below still imports the text.
+    parser = sdk.private("_internal.message_parser")
+    if parser is not None:
         try:
-            parsed = parse_message(raw)
+            parsed = parser.parse_message(raw)
         except Exception as exc:  # one unreadable entry must not cost the whole transcript
             log.warning("skipping transcript entry %s: %s", message.uuid, exc)
             return [events.make(events.WARNING, message="A message of the imported transcript could not be read.")]
@@ -117,7 +113,7 @@ def _message_events(message: SessionMessage) -> list[dict[str, Any]]:
         [events.make(kind, block={"type": "text", "text": text}, uuid=message.uuid)]
 
 
-def transcript_events(messages: list[SessionMessage], session_id: str,
+def transcript_events(messages: list[sdk.SessionMessage], session_id: str,
                       times: dict[str, float] | None = None) -> list[dict[str, Any]]:
     """A session's messages as our job events, with a result closing each turn.
 
@@ -176,7 +172,7 @@ class SessionImporter:
 
     def discover(self, query: str | None = None, project_path: str | None = None) -> list[LocalSession]:
         """Sessions on this machine, newest first; `query` words must all occur in the title, prompt or folder."""
-        infos = list_sessions(directory=project_path) if project_path else list_sessions()
+        infos = sdk.list_sessions(directory=project_path) if project_path else sdk.list_sessions()
         owners = self._owners()
         words = (query or "").lower().split()
         found = []
@@ -208,10 +204,10 @@ class SessionImporter:
         for session_id in dict.fromkeys(session_ids):
             if session_id in owners:
                 continue
-            info = get_session_info(session_id) if SESSION_ID.match(str(session_id)) else None
+            info = sdk.get_session_info(session_id) if SESSION_ID.match(str(session_id)) else None
             if info is None:
                 raise NotFound(f"No local Claude Code session with id {session_id!r}.")
-            messages = get_session_messages(session_id, directory=info.cwd)
+            messages = sdk.get_session_messages(session_id, directory=info.cwd)
             if not messages:
                 raise UserError(f"Session {session_id} has no messages to import.")
             plans.append((info, messages, self._project_for(info)))
@@ -246,7 +242,7 @@ class SessionImporter:
             name = f"{base}-{n}"
         return self._services.projects.create(name, path=str(directory))
 
-    def _import(self, info, messages: list[SessionMessage], target: Project | Path) -> Job:
+    def _import(self, info, messages: list[sdk.SessionMessage], target: Project | Path) -> Job:
         project = target if isinstance(target, Project) else self._external_project(target)
         history = transcript_events(messages, info.session_id, _timestamps(find_session_file(info.session_id)))
         models = [e["model"] for e in history

@@ -25,7 +25,7 @@ class JobRecords:
         self.store = store
         self.logs = logs
         self.hub = hub
-        self.jobs: dict[str, Job] = {j["id"]: Job.from_dict(j) for j in store.jobs()}
+        self.jobs: dict[str, Job] = {job.id: job for job in store.read_jobs(Job.from_dict)}
         self.live: dict[str, LiveSession] = {}
 
     # -- reading -------------------------------------------------------------------------

@@ -8,9 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from claude_agent_sdk import ResultMessage
-
-from core import events
+from core import events, sdk
 from core.jobs.live_session import CRON_TOOLS, LiveSession, ResumeSpec
 from core.jobs.liveness import HIBERNATE
 from core.jobs.prompts import Prompt
@@ -93,7 +91,7 @@ class SessionReports:
             job.files_touched.append(path)
             self.jobs.save(job)
 
-    def on_turn_end(self, session: LiveSession, result: ResultMessage, cost: float) -> None:
+    def on_turn_end(self, session: LiveSession, result: sdk.ResultMessage, cost: float) -> None:
         job = session.job
         self.jobs.checkpoints.keep_what_streamed(session)  # a stopped turn leaves the text it had streamed
         self.jobs.scheduler.release(job.id)
@@ -122,7 +120,7 @@ class SessionReports:
             session.close(HIBERNATE, "settings changed")
         self.jobs.liveness.become_idle(job, reason="stopped by the user" if interrupted else None)
 
-    def _result_error(self, session: LiveSession, result: ResultMessage) -> str:
+    def _result_error(self, session: LiveSession, result: sdk.ResultMessage) -> str:
         detail = "; ".join(result.errors or []) or (result.result or "")
         recent = self.jobs.logs.log(session.job.id).read_before(10**12, 20)
         for event in reversed(recent):

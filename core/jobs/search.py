@@ -5,12 +5,20 @@ scoring. Transcript text can run to millions of lines, so it goes into an
 inverted word index; query words are matched against the vocabulary (prefix,
 then fuzzy) and the posting sets intersected, which keeps a query in the
 milliseconds however long the transcripts are.
+
+Building the index reads every stored transcript, which takes a second or more with
+thousands of jobs: it is not on the way to the first page. Started in a worker thread at
+start (`Services.start`), it waits for the server's first pages, then works in short
+slices with pauses, so it never holds the GIL (and with it the event loop) for more than
+a few milliseconds at a time. Until it is done a search finds names, prompts, projects and
+the transcripts read so far, and lifts the pacing: someone is waiting for the rest.
 """
 
 from __future__ import annotations
 
 import re
 import threading
+import time
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +29,10 @@ from core import events
 
 _WORD = re.compile(r"[A-Za-z0-9_]{3,40}")
 MAX_WORDS_PER_EVENT = 2000
+INDEXED_KINDS = (events.USER, events.ASSISTANT)  # the kinds whose text _event_text returns
+START_DELAY_S = 2.0  # a paced build waits this long: the first pages come first
+SLICE_S = 0.005  # then works this long at a time (the interpreter's own switch interval)...
+PAUSE_S = 0.010  # ...and sleeps this long, the GIL released
 
 
 @dataclass
@@ -52,13 +64,27 @@ class JobSearch:
         self._vocabulary_dirty = True
         self._lock = threading.Lock()
         self.ready = threading.Event()
+        self._hurry = threading.Event()  # a search came before the index was whole: stop pacing
         hub.subscribe_every_job(self._on_event)
 
-    def build(self) -> None:
-        """Index every stored transcript; run in a thread at startup (it reads every log once)."""
+    def build(self, paced: bool | None = None) -> None:
+        """Index every stored transcript (it reads every log once).
+
+        `paced` (by default: when run off the main thread, as `Services.start` runs it) waits
+        START_DELAY_S, then indexes in slices of SLICE_S with PAUSE_S between them; otherwise it
+        indexes at once (tests, benches)."""
+        if paced is None:
+            paced = threading.current_thread() is not threading.main_thread()
+        if paced:
+            self._hurry.wait(START_DELAY_S)
+        logs = self._manager.logs
+        slice_end = time.monotonic() + SLICE_S
         for job_id in list(self._manager.jobs):
-            for event in self._manager.logs.log(job_id).read():
-                self._index(job_id, event)
+            self._index_words(job_id, {word for event in logs.read_kinds(job_id, INDEXED_KINDS)
+                                       for word in _words(_event_text(event))})
+            if paced and not self._hurry.is_set() and time.monotonic() >= slice_end:
+                time.sleep(PAUSE_S)
+                slice_end = time.monotonic() + SLICE_S
         self.ready.set()
 
     def _on_event(self, job_id: str, event: dict[str, Any]) -> None:
@@ -67,10 +93,12 @@ class JobSearch:
 
     def _index(self, job_id: str, event: dict[str, Any]) -> None:
         text = _event_text(event)
-        if not text:
-            return
+        if text:
+            self._index_words(job_id, _words(text))
+
+    def _index_words(self, job_id: str, words: set[str]) -> None:
         with self._lock:
-            for word in _words(text):
+            for word in words:
                 postings = self._postings.get(word)
                 if postings is None:
                     self._postings[word] = {job_id}
@@ -118,6 +146,8 @@ class JobSearch:
         query = (query or "").strip()
         if not query:
             return []
+        if not self.ready.is_set():
+            self._hurry.set()
         jobs = [j for j in self._manager.jobs.values() if j.status != "archived"]
         projects = {p.id: p.name for p in self._manager.projects.list(include_archived=True)}
         best: dict[str, SearchHit] = {}

@@ -13,8 +13,7 @@ import asyncio
 import contextlib
 from typing import TYPE_CHECKING, Any
 
-from claude_agent_sdk import HookMatcher, PermissionResultAllow, PermissionResultDeny, ToolUseBlock
-
+from core import sdk
 from core.jobs.approvals import PERMISSION, PLAN, QUESTION, Decision
 
 if TYPE_CHECKING:
@@ -31,7 +30,7 @@ class ToolGate:
         self._tool_input_seen: dict[str, asyncio.Event] = {}
         self._special_decisions: dict[str, Decision] = {}
 
-    def saw_tool_use(self, block: ToolUseBlock) -> None:
+    def saw_tool_use(self, block: sdk.ToolUseBlock) -> None:
         """A streamed tool call: its input (a plan's text) may be needed by a request already waiting."""
         self._tool_inputs[block.id] = block.input
         if block.id in self._tool_input_seen:
@@ -41,19 +40,19 @@ class ToolGate:
         if tool_name in PERSON_TOOLS:
             decision = await self._ask_special(tool_name, tool_input, getattr(ctx, "tool_use_id", None))
         elif tool_name in self.session.job.always_allow:
-            return PermissionResultAllow()
+            return sdk.PermissionResultAllow()
         else:
             decision = await self.session.approvals.request(
                 self.session.job.id, PERMISSION, tool_name, tool_input,
                 tool_use_id=getattr(ctx, "tool_use_id", None), title=getattr(ctx, "title", None))
         self.session.touch()
         if not decision.allow:
-            return PermissionResultDeny(message=decision.message)
+            return sdk.PermissionResultDeny(message=decision.message)
         if decision.always:
             self.session.host.on_always_allow(self.session, tool_name)
-            return PermissionResultAllow(updated_input=decision.updated_input,
+            return sdk.PermissionResultAllow(updated_input=decision.updated_input,
                                          updated_permissions=list(getattr(ctx, "suggestions", None) or []))
-        return PermissionResultAllow(updated_input=decision.updated_input)
+        return sdk.PermissionResultAllow(updated_input=decision.updated_input)
 
     async def _ask_special(self, tool_name: str, tool_input: dict[str, Any],
                            tool_use_id: str | None) -> Decision:
@@ -105,9 +104,9 @@ class ToolGate:
             self.session.host.on_file_touched(self.session, str(path))
         return {}
 
-    def hooks(self, approval_wait_s: float) -> dict[str, list[HookMatcher]]:
+    def hooks(self, approval_wait_s: float) -> dict[str, list[sdk.HookMatcher]]:
         return {
-            "PreToolUse": [HookMatcher(matcher="AskUserQuestion|ExitPlanMode", hooks=[self.pre_tool_use],
+            "PreToolUse": [sdk.HookMatcher(matcher="AskUserQuestion|ExitPlanMode", hooks=[self.pre_tool_use],
                                        timeout=approval_wait_s)],
-            "PostToolUse": [HookMatcher(matcher=FILE_TOOLS, hooks=[self.post_tool_use])],
+            "PostToolUse": [sdk.HookMatcher(matcher=FILE_TOOLS, hooks=[self.post_tool_use])],
         }

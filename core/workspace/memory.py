@@ -21,9 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from claude_agent_sdk import project_key_for_directory
-
-from core import events
+from core import events, sdk
 from core.errors import Conflict, NotFound, UserError
 from core.workspace.paths import PathOutsideProject, resolve_in
 from storage.atomic_json import write_atomic
@@ -80,7 +78,7 @@ def _git_root(directory: Path) -> Path | None:
 def default_auto_memory_dir(project_path: Path, config_dir: Path) -> Path:
     """Where the CLI puts auto-memory when no session has told us yet."""
     key_dir = _git_root(project_path) or project_path
-    return config_dir / "projects" / project_key_for_directory(key_dir) / "memory"
+    return config_dir / "projects" / sdk.project_key_for_directory(key_dir) / "memory"
 
 
 def _write_keeping_mode(path: Path, text: str) -> None:

@@ -18,9 +18,7 @@ import tempfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
-
-from git import Repo
-from git.exc import GitCommandError, GitCommandNotFound, InvalidGitRepositoryError, NoSuchPathError
+from typing import TYPE_CHECKING, Any
 
 from core.errors import Conflict, NotFound, UserError, describe_os_error
 from core.workspace.git.hunks import (
@@ -35,6 +33,17 @@ from core.workspace.git.hunks import (
 )
 from core.workspace.git.status import GitStatus, LogEntry, parse_status, touched_marks
 from core.workspace.paths import resolve_in
+
+if TYPE_CHECKING:
+    import git
+
+
+def gitlib() -> Any:
+    """GitPython, imported when the first repository is opened: some 30 ms that no first page needs."""
+    import git
+
+    return git
+
 
 __all__ = ["GitService", "GitStatus", "LogEntry", "touched_marks"]
 
@@ -68,13 +77,13 @@ class GitService:
             return False
         return True
 
-    def _open(self) -> Repo:
+    def _open(self) -> git.Repo:
         if not self.root.is_dir():
             raise NotFound(f"Project directory {self.root} does not exist.")
         if (self.root / ".git").exists():  # GitPython alone would accept a folder inside a repository
             try:
-                return Repo(self.root)
-            except (InvalidGitRepositoryError, NoSuchPathError):
+                return gitlib().Repo(self.root)
+            except (gitlib().exc.InvalidGitRepositoryError, gitlib().exc.NoSuchPathError):
                 pass
         raise _not_a_repository(self.root)
 
@@ -93,9 +102,9 @@ class GitService:
             code, out, err = repo.git.execute(command, with_extended_output=True, with_exceptions=False,
                                               env={**_ENV, **(env or {})}, kill_after_timeout=timeout,
                                               strip_newline_in_stdout=strip, start_new_session=True)
-        except GitCommandNotFound:
+        except gitlib().exc.GitCommandNotFound:
             raise UserError("git is not installed on the server.") from None
-        except GitCommandError as exc:  # GitPython's own failures (a git that cannot start, say)
+        except gitlib().exc.GitCommandError as exc:  # GitPython's own failures (a git that cannot start, say)
             raise UserError(f"git {name} failed: {_message(str(exc.stderr or exc))}") from None
         finally:
             repo.close()
@@ -222,7 +231,7 @@ class GitService:
         with self.lock:
             if self.is_repo():
                 raise Conflict(f"{self.root.name} is already a git repository.")
-            Repo.init(self.root).close()
+            gitlib().Repo.init(self.root).close()
             if first_commit:
                 self.git("add", "-A")
                 self.git(*self.fallback_identity(), "commit", "-q", "--allow-empty", "-m", "Initial commit")
