@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from fastapi import FastAPI, Request
+from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import HTMLResponse, Response
 from nicegui import app, ui
 from nicegui.server import Server
@@ -34,6 +35,7 @@ from core.settings import Settings, SettingsError, load_settings, scrub_environm
 from pages import layout, register_pages
 
 API_PATH = "/api"
+GZIP_LEVEL = 4
 _mounted = False
 log = logging.getLogger("main")
 _ERROR_PAGE = ("<!doctype html><title>Server error</title><body style='font-family:sans-serif;padding:4rem'>"
@@ -116,7 +118,13 @@ async def _server_error(request: Request, exception: Exception) -> Response:
 def _ui_options(settings: Settings) -> dict[str, Any]:
     # tailwind=False: the utilities come prebuilt (pages/static/tailwind.css), not compiled in each browser.
     return {"title": "Claude Code Server", "dark": True, "favicon": "🤖", "tailwind": False,
-            "storage_secret": settings.storage_secret or secrets.token_hex(32)}
+            "storage_secret": settings.storage_secret or secrets.token_hex(32),
+            "gzip_middleware_factory": _gzip}
+
+
+def _gzip(asgi_app: Any) -> GZipMiddleware:
+    # Level 4, not Starlette's 9: a 0.7 MB transcript compresses in 9 ms instead of 35, 6% larger (issue 13).
+    return GZipMiddleware(asgi_app, minimum_size=500, compresslevel=GZIP_LEVEL)
 
 
 def mount(fastapi_app: FastAPI, mount_path: str = "/claude", settings: Settings | None = None) -> Services:

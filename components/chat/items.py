@@ -14,6 +14,7 @@ from nicegui import ui
 
 from components.chat import fmt
 from components.chat.fmt import mini_button, tag
+from components.chat.long_reply import reply_markdown
 from components.chat.output import output
 from components.common.markdown import Markdown
 
@@ -79,7 +80,7 @@ def echoed_user(event: dict[str, Any]) -> None:
 def assistant_text(event: dict[str, Any]) -> None:
     text = (event.get("block") or {}).get("text", "")
     if text:
-        tag(Markdown(text).classes("ccs-md w-full"), "assistant-text")
+        tag(reply_markdown(text), "assistant-text")
     if event.get("interrupted"):
         tag(ui.label("Interrupted: the rest of this reply never arrived.").classes("ccs-muted"), "interrupted")
     if event.get("error"):

@@ -43,7 +43,17 @@ class LiveHtml(ui.element, component="live_html.js"):
         self.content = text
         self.show(html_lib.escape(text))
 
-    def show_markdown(self, text: str) -> None:
+    def show_markdown(self, text: str, open_code: int | None = None) -> None:
+        """`text` as markdown; from `open_code` on, a code block still being written (its fence line first).
+
+        That block is shown as plain code until it closes: converted as markdown it would be a paragraph of
+        raw text, and highlighting it again at every flush costs more the longer it gets.
+        """
         ensure_assets()
         self.content = text
-        self.show(markdown_html(text))
+        if open_code is None:
+            self.show(markdown_html(text))
+            return
+        code = text[open_code:].partition("\n")[2]
+        self.show((markdown_html(text[:open_code]) if open_code else "")
+                  + f'<div class="codehilite"><pre><code>{html_lib.escape(code, quote=False)}</code></pre></div>')

@@ -14,46 +14,18 @@ only the tail is converted again at each flush.
 
 from __future__ import annotations
 
-import re
+import time
 from typing import Any
 
 from nicegui import ui
 
+from components.chat.cuts import open_fence, stable_prefix
 from components.chat.fmt import tag
 from components.chat.live_html import LiveHtml
 from components.common.markdown import Markdown
 
+MAX_RENDER_SHARE = 0.1  # of the server's time, for one page's stream
 _DELTA_BLOCK_TYPES = {"text_delta": "text", "thinking_delta": "thinking", "input_json_delta": "tool_use"}
-_FENCE = re.compile(r" {0,3}(`{3,}|~{3,})")
-# A line after a blank line that may still belong to the block above it: indented (a list item's
-# continuation, indented code) or a list item (a loose list; a split would restart its numbering).
-_MAY_CONTINUE = re.compile(r"[ \t]|[-*+](?:[ \t]|$)|\d{1,9}[.)](?:[ \t]|$)")
-
-
-def stable_prefix(text: str, start: int = 0) -> int:
-    """Where the part of `text` that later text cannot change ends (at least `start`).
-
-    That is the start of a complete line that follows a blank line outside code fences and cannot
-    continue the block above it. `start` must itself be such a place (or 0).
-    """
-    split = start
-    fence: str | None = None
-    after_blank = False
-    position = start
-    for line in text[start:].split("\n")[:-1]:  # the last piece has no newline yet: it may still grow
-        if fence:
-            stripped = line.strip()
-            if stripped.startswith(fence) and set(stripped) == {fence[0]}:
-                fence = None
-            after_blank = False
-        else:
-            if after_blank and line and not _MAY_CONTINUE.match(line):
-                split = position
-            opening = _FENCE.match(line)
-            fence = opening.group(1) if opening else None
-            after_blank = not fence and not line.strip()
-        position += len(line) + 1
-    return split
 
 
 class _Block:
@@ -61,18 +33,31 @@ class _Block:
         self.kind = kind
         self.name = name or "tool"
         self.text = ""
+        self._arrived: list[str] = []  # deltas since the last render: `text += delta` would copy all of it each time
         self.element: ui.element | None = None
         self._chunks: ui.element | None = None
         self._tail: Any = None
         self._frozen = 0  # how much of the text is in the chunks, converted once
-        self._shown: str | None = None
+        self._shown = -1  # how much of the text is shown (it only grows)
+
+    def add(self, text: str) -> None:
+        self._arrived.append(text)
+
+    @property
+    def empty(self) -> bool:
+        return not self.text and not any(self._arrived)
 
     def render(self) -> None:
+        if self._arrived:
+            self.text += "".join(self._arrived)
+            self._arrived.clear()
         if self.element is None:
             self._build()
-        if self._shown == self.text:
+        if self._shown == len(self.text):
             return
-        self._shown = self.text
+        if self.kind == "thinking" and not self.element.value:
+            return  # folded: nothing of it is seen, so nothing is converted or sent until it is opened
+        self._shown = len(self.text)
         if self.kind == "tool_use":
             self._tail.show_text(f"Preparing {self.name}… {len(self.text):,} characters of input")
             return
@@ -81,7 +66,12 @@ class _Block:
             with self._chunks:
                 Markdown(self.text[self._frozen:split]).classes("ccs-md w-full")
             self._frozen = split
-        self._tail.show_markdown(self.text[self._frozen:])
+        fence = open_fence(self.text, self._frozen)
+        self._tail.show_markdown(self.text[self._frozen:], None if fence is None else fence - self._frozen)
+
+    def _opened(self, event: Any) -> None:
+        if event.value:
+            self.render()
 
     def _build(self) -> None:
         if self.kind == "tool_use":
@@ -91,8 +81,8 @@ class _Block:
                 self._tail = LiveHtml()
             return
         if self.kind == "thinking":
-            with ui.expansion("Thinking…", icon="psychology").props("dense").classes("w-full ccs-thinking") \
-                    as self.element:
+            with ui.expansion("Thinking…", icon="psychology", on_value_change=self._opened).props("dense") \
+                    .classes("w-full ccs-thinking") as self.element:
                 tag(self.element, "thinking-streaming")
                 self._chunks = ui.column().classes("w-full gap-0")
                 self._tail = LiveHtml().classes("nicegui-markdown ccs-md w-full")
@@ -115,6 +105,7 @@ class LiveStream:
             LiveHtml().set_visibility(False)
         self._blocks: dict[int, _Block] = {}
         self._dirty = False
+        self._resume_at = 0.0
 
     def seed(self, partial: list[dict[str, Any]]) -> None:
         """Start a late subscriber from `live_info()["partial"]`: what streamed before it arrived."""
@@ -137,7 +128,7 @@ class LiveStream:
             self._blocks[index] = _Block(event.get("block_type") or "text", event.get("name"))
             self._dirty = True
         elif delta_type in _DELTA_BLOCK_TYPES and index is not None:
-            self._block_for(index, _DELTA_BLOCK_TYPES[delta_type]).text += event.get("text") or ""
+            self._block_for(index, _DELTA_BLOCK_TYPES[delta_type]).add(event.get("text") or "")
             self._dirty = True
 
     def _block_for(self, index: int, kind: str) -> _Block:
@@ -147,13 +138,17 @@ class LiveStream:
         return self._blocks[index]
 
     def flush(self) -> None:
-        if not self._dirty:
+        if not self._dirty or time.perf_counter() < self._resume_at:
             return
         self._dirty = False
+        started = time.perf_counter()
         with self.root:
             for _, block in sorted(self._blocks.items(), key=_stream_order):
-                if block.text or block.kind == "tool_use":
+                if not block.empty or block.kind == "tool_use":
                     block.render()
+        # A tail that cannot be cut (a long table, a list of hundreds of items) costs more at every flush:
+        # past a point it is shown less often rather than taking more of the server's time.
+        self._resume_at = started + (time.perf_counter() - started) / MAX_RENDER_SHARE
 
     def clear(self) -> None:
         """The message completed (or the turn ended): its blocks are frozen elsewhere or gone."""

