@@ -56,6 +56,10 @@ class Settings:
     cookie_secure: bool | None = None  # None: Secure when the request came over https
     max_live_sessions: int = 16  # Claude Code processes kept at once (~220 MB each)
     max_terminals: int = 8
+    # Spec O1: started CLIs kept ready for the projects in use, so a new job skips the CLI's start (0: off).
+    # They count against max_live_sessions.
+    warm_pool_size: int = 2
+    warm_pool_ttl_s: float = 600.0
     # Behind a reverse proxy that serves the app under a path and strips it (`/claude`): links,
     # redirects, the websocket and the login cookie use it. Empty: served at the root.
     root_path: str = ""
@@ -140,6 +144,8 @@ _ENV_FIELDS: dict[str, tuple[str, type]] = {
     "COOKIE_SECURE": ("cookie_secure", bool),
     "MAX_LIVE_SESSIONS": ("max_live_sessions", int),
     "MAX_TERMINALS": ("max_terminals", int),
+    "WARM_POOL_SIZE": ("warm_pool_size", int),
+    "WARM_POOL_TTL_SECONDS": ("warm_pool_ttl_s", float),
     "ROOT_PATH": ("root_path", str),
 }
 _TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
@@ -186,6 +192,9 @@ def load_settings(argv: list[str] | None = None, env: dict[str, str] | None = No
     parser.add_argument("--grace-period", type=float, dest="grace_period_s")
     parser.add_argument("--max-running-jobs", type=int)
     parser.add_argument("--max-live-sessions", type=int)
+    parser.add_argument("--warm-pool-size", type=int, help="started CLIs kept ready for new jobs (0: none)")
+    parser.add_argument("--warm-pool-ttl", type=float, dest="warm_pool_ttl_s",
+                        help="seconds an unused started CLI is kept")
     parser.add_argument("--root-path", help="the path prefix a reverse proxy serves the app under, e.g. /claude")
     parser.add_argument("--no-auth", action="store_true", default=None,
                         help="no login at all (loopback only): anyone with an account on this machine can use it")
@@ -201,6 +210,8 @@ def load_settings(argv: list[str] | None = None, env: dict[str, str] | None = No
         raise SettingsError("MAX_RUNNING_JOBS must be at least 1")
     if settings.max_live_sessions < settings.max_running_jobs:
         raise SettingsError("MAX_LIVE_SESSIONS must be at least MAX_RUNNING_JOBS (every running job is live)")
+    if settings.warm_pool_size < 0 or settings.warm_pool_ttl_s < 0:
+        raise SettingsError("WARM_POOL_SIZE and WARM_POOL_TTL_SECONDS must not be negative")
     check_auth_settings(settings)
     settings.root_path = _root_path(settings.root_path)
     settings.projects_root = settings.projects_root.expanduser().resolve()

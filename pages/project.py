@@ -22,6 +22,7 @@ def register(services: Services) -> None:
                 ui.label("This project is archived; restore it from the sidebar to start jobs.").classes(
                     "text-warning")
                 return
+            services.jobs.warm_up(project.id)  # the job about to be written finds its CLI started
             ui.label("Start a job").classes("text-subtitle1 q-mt-md")
             Composer(services, project.id, file_completer=services.file_completer(project.id),
                      on_sent=lambda job_id: ui.navigate.to(f"/job/{job_id}"))

@@ -76,16 +76,21 @@ def claude_env(scripted_model: ScriptedModel, tmp_path: Path, monkeypatch: pytes
 
 
 @pytest.fixture
-async def services_factory(claude_env: ClaudeEnv):
-    """Build the app's services on the test's own PROJECTS_ROOT; each is shut down after the test."""
+async def services_factory(claude_env: ClaudeEnv, request: pytest.FixtureRequest):
+    """Build the app's services on the test's own PROJECTS_ROOT; each is shut down after the test.
+
+    The warm pool (spec O1) is off unless the test is marked `warm_pool`: a pool starts a second CLI
+    a second after each job starts, which on a 2-core CI machine would slow every test. The flows it
+    changes (jobs, approvals, the pool itself) run with it on, at its default size."""
     from core.services import Services
     from core.settings import Settings
 
     made = []
+    pool = {} if request.node.get_closest_marker("warm_pool") else {"warm_pool_size": 0}
 
     def make(**overrides):
         values = {"projects_root": claude_env.projects_root, "anthropic_api_key": "test-key",
-                  "anthropic_base_url": claude_env.base_url, **overrides}
+                  "anthropic_base_url": claude_env.base_url, **pool, **overrides}
         settings = Settings(**values)
         services = Services.create(settings)
         services.start()

@@ -1,10 +1,12 @@
 """One live channel to the Claude Code CLI for one job.
 
-A `LiveSession` owns a single long-lived asyncio task that connects a
-`ClaudeSDKClient`, keeps one reader draining it without pause (permission and
-hook callbacks are answered from that same stream), sends queued prompts one
-turn at a time, and disconnects from the same task it connected in, as the SDK
-requires. It builds the CLI's options itself, from the job and a `SessionSetup`.
+A `LiveSession` owns a single long-lived asyncio task that takes a connected
+`sdk.ClaudeSDKClient` from its runner (`core/jobs/runner.py`: a CLI started here, one
+kept warm, or one elsewhere), keeps one reader draining it without pause (permission
+and hook callbacks are answered from that same stream), sends queued prompts one
+turn at a time, and gives the client back when it ends; the runner disconnects it
+from the task that connected it, as the SDK requires. It builds the CLI's options
+itself, from the job and a `SessionSetup`.
 Decisions about job state belong to the manager (`core/jobs/manager.py`); this
 class reports what happened through the few `SessionHost` callbacks.
 """
@@ -17,22 +19,14 @@ import logging
 import time
 from collections import deque
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from claude_agent_sdk import (
-    AssistantMessage,
-    ClaudeAgentOptions,
-    ClaudeSDKClient,
-    ResultMessage,
-    StreamEvent,
-    ToolUseBlock,
-)
-
-from core import events
+from core import events, sdk
 from core.errors import UserError
 from core.jobs.approvals import ApprovalBroker
 from core.jobs.prompts import Prompt
+from core.jobs.runner import LocalRunner, Runner
 from core.jobs.tool_gate import ToolGate
 from core.models import Job
 
@@ -59,6 +53,7 @@ class SessionSetup:
     cwd: str
     env: dict[str, str]
     approval_wait_s: float  # how long a hook may wait for a person's answer to a question or plan
+    runner: Runner = field(default_factory=LocalRunner)  # where the CLI runs (spec O1)
 
 
 class SessionHost(Protocol):
@@ -72,7 +67,7 @@ class SessionHost(Protocol):
     def on_live_event(self, session: LiveSession, event: dict[str, Any]) -> None: ...  # a delta: published only
     def on_always_allow(self, session: LiveSession, tool_name: str) -> None: ...
     def on_file_touched(self, session: LiveSession, path: str) -> None: ...
-    def on_turn_end(self, session: LiveSession, result: ResultMessage, cost: float) -> None: ...
+    def on_turn_end(self, session: LiveSession, result: sdk.ResultMessage, cost: float) -> None: ...
     def on_session_end(self, session: LiveSession, error: str | None) -> None: ...
 
 
@@ -89,7 +84,7 @@ class LiveSession:
         self.approvals = approvals
         self.resume = resume
         self.prompts: deque[Prompt] = deque()
-        self.client: ClaudeSDKClient | None = None
+        self.client: sdk.ClaudeSDKClient | None = None
         self.connected = False
         self.turn_active = False
         self.current_prompt: Prompt | None = None
@@ -187,10 +182,10 @@ class LiveSession:
         """Connected, with nothing running, queued or closing: free to hibernate or to take a prompt at once."""
         return self.connected and not self.closing and not self.turn_active and not self.prompts
 
-    def options(self) -> ClaudeAgentOptions:
+    def options(self) -> sdk.ClaudeAgentOptions:
         """The CLI's options: the setup's, the job's model, modes, thinking and effort, and where to resume."""
         job = self.job
-        options = ClaudeAgentOptions(
+        options = sdk.ClaudeAgentOptions(
             cwd=self.setup.cwd,
             include_partial_messages=True,
             forward_subagent_text=True,  # subagents' own text, nested under their Task call
@@ -232,7 +227,7 @@ class LiveSession:
                 await self._acquire_slot()
             if self.closing:
                 return
-            async with ClaudeSDKClient(self.options()) as client:
+            async with self.setup.runner.connect(self.options()) as client:
                 self.client = client
                 self.connected = True
                 self._connected.set()
@@ -263,7 +258,7 @@ class LiveSession:
         finally:
             self.waiting_for_slot = False
 
-    async def _serve(self, client: ClaudeSDKClient) -> str | None:
+    async def _serve(self, client: sdk.ClaudeSDKClient) -> str | None:
         reader = asyncio.create_task(self._read(client))
         try:
             while not self.closing:
@@ -293,19 +288,19 @@ class LiveSession:
             with contextlib.suppress(BaseException):
                 await reader
 
-    async def _read(self, client: ClaudeSDKClient) -> None:
+    async def _read(self, client: sdk.ClaudeSDKClient) -> None:
         async for message in client.receive_messages():
             self.touch()
             self._handle(message)
 
     def _handle(self, message: Any) -> None:
-        if isinstance(message, AssistantMessage):
+        if isinstance(message, sdk.AssistantMessage):
             for block in message.content:
-                if isinstance(block, ToolUseBlock):
+                if isinstance(block, sdk.ToolUseBlock):
                     self.gate.saw_tool_use(block)
                     if block.name in CRON_TOOLS and not (block.input or {}).get("durable"):
                         self.holds_session_crons = True  # they live only in this CLI process: never hibernate it
-        if not self.turn_active and isinstance(message, AssistantMessage | StreamEvent):
+        if not self.turn_active and isinstance(message, sdk.AssistantMessage | sdk.StreamEvent):
             # A cron task or background agent started a turn nobody sent.
             self.turn_active = True
             self.host.on_turn_start(self, None)
@@ -317,7 +312,7 @@ class LiveSession:
                 if event["kind"] == events.ASSISTANT:
                     self.partial.clear()
                 self.host.on_event(self, event)
-        if isinstance(message, ResultMessage) and self._ends_our_turn(message):
+        if isinstance(message, sdk.ResultMessage) and self._ends_our_turn(message):
             cost = 0.0
             if message.total_cost_usd is not None:
                 cost = max(0.0, message.total_cost_usd - self._connection_cost)
@@ -327,7 +322,7 @@ class LiveSession:
             self.host.on_turn_end(self, message, cost)
             self._wakeup.set()
 
-    def _ends_our_turn(self, result: ResultMessage) -> bool:
+    def _ends_our_turn(self, result: sdk.ResultMessage) -> bool:
         if self.current_prompt is None:
             return True
         taken = getattr(result, "user_message_uuids", None) or []

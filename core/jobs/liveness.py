@@ -2,8 +2,9 @@
 
 An idle one-shot job keeps its live session for a grace period, then completes. A
 session idle for a long time releases its CLI process (hibernates) and re-attaches on
-its next message. At most `max_live_sessions` are live at once: beyond it the
-longest-idle one hibernates, and when none can, new work is refused.
+its next message. At most `max_live_sessions` CLIs are live at once, the warm pool's
+spare ones included (spec O1): beyond it a spare one goes first, then the longest-idle
+session hibernates, and when none can, new work is refused.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from core.errors import Busy
 from core.jobs.approvals import ApprovalBroker
+from core.jobs.runner import Runner
 from core.models import Job, JobMode, JobStatus
 from core.settings import Settings
 
@@ -25,10 +27,11 @@ HIBERNATE = "hibernate"  # a close that releases the CLI process and keeps the j
 
 
 class Liveness:
-    def __init__(self, records: JobRecords, settings: Settings, approvals: ApprovalBroker) -> None:
+    def __init__(self, records: JobRecords, settings: Settings, approvals: ApprovalBroker, runner: Runner) -> None:
         self.records = records
         self.settings = settings
         self.approvals = approvals
+        self.runner = runner  # its spare CLIs count against the cap and go first
         self._grace_timers: dict[str, asyncio.TimerHandle] = {}
         self._sweeper: asyncio.Task | None = None
 
@@ -95,16 +98,30 @@ class Liveness:
         return (job.status == JobStatus.IDLE and session.at_rest and bool(job.session_id)
                 and not session.holds_session_crons and not self.approvals.pending(job.id))
 
-    def make_room(self, job_id: str | None = None) -> None:
-        """Spec J5: at most `max_live_sessions` live sessions (each a ~220 MB CLI process, or about to be).
+    def live_count(self) -> int:
+        return sum(1 for s in self.records.live.values() if not s.closing)
 
-        Beyond it the longest-idle session is hibernated (it re-attaches on its next message, C10);
-        when none can be, the new work is refused now with a clear error rather than queued: a
-        live-session slot frees only when someone closes a session, so a queue could wait unseen
-        for hours. Jobs below the cap still queue for a running slot (spec C9).
+    def spare_room(self) -> int:
+        """How many CLIs the cap allows besides the live sessions: what the runner may keep ready."""
+        return self.settings.max_live_sessions - self.live_count()
+
+    def make_room(self, job_id: str | None = None, directory: str | None = None) -> None:
+        """Spec J5: at most `max_live_sessions` CLIs (each a ~220 MB process, or about to be), the live
+        sessions' and the runner's spare ones (spec O1), beyond the one a new session in `directory` would take.
+
+        Beyond it a spare CLI is released first, then the longest-idle session is hibernated (it
+        re-attaches on its next message, C10); when none can be, the new work is refused now with a
+        clear error rather than queued: a live-session slot frees only when someone closes a session,
+        so a queue could wait unseen for hours. Jobs below the cap still queue for a running slot (spec C9).
         """
         others = [s for jid, s in self.records.live.items() if jid != job_id and not s.closing]
-        if len(others) < self.settings.max_live_sessions:
+
+        def full() -> bool:
+            return len(others) + self.runner.spare(directory) >= self.settings.max_live_sessions
+
+        while full() and self.runner.release_spare(directory):
+            pass
+        if not full():
             return
         idle = sorted((s for s in others if self.can_hibernate(s)), key=lambda s: s.last_activity)
         if idle:

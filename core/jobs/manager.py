@@ -35,7 +35,9 @@ from core.jobs.prompts import Prompt, job_name
 from core.jobs.records import JobRecords
 from core.jobs.reports import SHUTDOWN, SessionReports
 from core.jobs.rewind import Rewinds
+from core.jobs.runner import LocalRunner, Runner
 from core.jobs.scheduler import Scheduler
+from core.jobs.warm_pool import WarmPool
 from core.models import FINISHED, Job, JobMode, JobStatus, new_id
 from core.projects import ProjectService
 from core.settings import Settings
@@ -61,7 +63,13 @@ class JobManager(JobRecords):
         self.approvals = ApprovalBroker(
             {QUESTION: settings.question_timeout_s, PLAN: settings.plan_timeout_s,
              PERMISSION: settings.permission_timeout_s}, self._emit_approval)
-        self.liveness = Liveness(self, settings, self.approvals)
+        self.local_runner = LocalRunner()
+        # Spec O1: where sessions' CLIs come from. Isolated jobs (a fresh worktree each) start their own.
+        self.runner: Runner = self.local_runner
+        if settings.warm_pool_size > 0:
+            self.runner = WarmPool(self.local_runner, settings.warm_pool_size, settings.warm_pool_ttl_s,
+                                   room=lambda: self.liveness.spare_room())
+        self.liveness = Liveness(self, settings, self.approvals, self.runner)
         self.checkpoints = PartialCheckpoints(self)
         self.isolation = JobIsolation(self, Worktrees(settings.state_dir))
         self.conversations = Conversations(self, self.isolation.directory)
@@ -83,6 +91,7 @@ class JobManager(JobRecords):
         for session in sessions:
             session.close(SHUTDOWN, "server shutting down")
         await asyncio.gather(*(s.task for s in sessions if s.task), return_exceptions=True)
+        await self.runner.close()
 
     # -- queries -------------------------------------------------------------------------
 
@@ -116,13 +125,14 @@ class JobManager(JobRecords):
         if project.archived:
             raise Conflict(f"Project {project.name!r} is archived; restore it first.")
         prompt = Prompt(text, list(images or []))
-        self.liveness.make_room()
+        isolate = project.isolate_jobs if isolated is None else isolated
+        self.liveness.make_room(directory=None if isolate else str(self.projects.directory(project_id)))
         job = Job(id=new_id(), project_id=project_id, name=(name or "").strip()[:200] or job_name(text),
                   prompt=text, model=model or self.settings.default_model,
                   permission_mode=permission_mode or self.settings.default_permission_mode)
         apply_settings(job, mode=mode, thinking_tokens=thinking_tokens, effort=effort,
                        permission_mode=job.permission_mode)
-        if project.isolate_jobs if isolated is None else isolated:
+        if isolate:
             self.isolation.set_up(job, base)
         self.add(job, prompt.event())
         self._start_session(job, prompt)
@@ -192,6 +202,18 @@ class JobManager(JobRecords):
         self.resume_with(job, prompt, warn=False)
         return job
 
+    def warm_up(self, project_id: str) -> None:
+        """Someone is about to start a job in the project (its page is open): a CLI for a job with the default
+        settings is made ready (spec O1), when the pool is on and a job could start there now."""
+        if self.runner is self.local_runner:
+            return  # no pool: nothing is started ahead
+        project = self.projects.get(project_id)
+        if project.archived or project.isolate_jobs or self._preflight(project_id) is not None:
+            return
+        job = Job(id="warm-up", project_id=project_id, name="", prompt="", model=self.settings.default_model,
+                  permission_mode=self.settings.default_permission_mode)
+        self.runner.expect(self.new_session(job).options())
+
     def new_session(self, job: Job, resume: ResumeSpec | None = None) -> LiveSession:
         """A live session for `job`, not started: the CLI runs in the project's folder with the server's
         Anthropic credentials, and may wait for a person's answer a minute longer than the longest wait."""
@@ -199,11 +221,12 @@ class JobManager(JobRecords):
         if hasattr(os, "geteuid") and os.geteuid() == 0:
             env["IS_SANDBOX"] = "1"  # the CLI refuses bypassPermissions as root without it
         wait = max(self.settings.question_timeout_s, self.settings.plan_timeout_s) + 60
-        setup = SessionSetup(cwd=str(self.isolation.directory(job)), env=env, approval_wait_s=wait)
+        runner = self.local_runner if job.isolated else self.runner  # a worktree of its own: nothing to share
+        setup = SessionSetup(cwd=str(self.isolation.directory(job)), env=env, approval_wait_s=wait, runner=runner)
         return LiveSession(self.reports, job, setup, self.approvals, resume)
 
     def _start_session(self, job: Job, prompt: Prompt | None, resume: ResumeSpec | None = None) -> None:
-        error = self._preflight(job)
+        error = self._preflight(job.project_id)
         if error:
             self.set_status(job, JobStatus.FAILED, error=error, finished=True)
             self.emit(job, events.make(events.ERROR, message=error))
@@ -219,10 +242,10 @@ class JobManager(JobRecords):
         self.live[job.id] = session
         session.start()
 
-    def _preflight(self, job: Job) -> str | None:
+    def _preflight(self, project_id: str) -> str | None:
         if not self.has_credentials():
             return NO_CREDENTIALS
-        directory = Path(self.projects.get(job.project_id).path)
+        directory = Path(self.projects.get(project_id).path)
         if not directory.is_dir():
             return f"The project directory {directory} does not exist. Recreate it or point the project elsewhere."
         return None

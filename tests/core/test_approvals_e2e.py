@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tests.support.helpers import kinds, wait_status, wait_until
 from tests.support.scripted_model import text, tool_use
+
+pytestmark = pytest.mark.warm_pool  # the default: the pool on (spec O1)
 
 QUESTION = {"questions": [{"question": "Which colour?", "header": "Colour", "multiSelect": False,
                            "options": [{"label": "Red", "description": "warm"},

@@ -12,6 +12,8 @@ from core.jobs.images import Image
 from tests.support.helpers import PNG_1PX, assistant_texts, kinds, submit_and_stall, wait_status, wait_until
 from tests.support.scripted_model import text, thinking, tool_use
 
+pytestmark = pytest.mark.warm_pool  # the default: the pool on (spec O1)
+
 
 async def test_write_lands_in_the_project_directory(services, project, scripted_model):
     target = Path(project.path) / "notes" / "hello.txt"

@@ -19,13 +19,18 @@ CHROMIUM = Path("/usr/bin/chromium")
 
 SMALL_RUNS = {
     "bench_api.py": ["--jobs", "10", "--events", "300", "--reads", "3"],  # 20 queued jobs: past the live cap
+    "bench_big_reply.py": ["--lines", "300", "--reads", "2", "--runs", "1"],
+    "bench_cold_start.py": ["--jobs", "100", "--runs", "1"],
+    "bench_kill_stream.py": ["--rounds", "1"],
+    "bench_streams.py": ["--jobs", "2", "--chars", "300", "--subscribers", "1", "--rounds", "1"],
+    "bench_warm_start.py": ["--runs", "1"],
     "bench_changes.py": ["--files", "20", "--runs", "1"],
     "bench_chat_open.py": ["--events", "200"],
     "bench_file_search.py": ["--files", "2000"],
     "bench_job_open.py": ["--events", "50", "--runs", "1"],
     "bench_ui_latency.py": ["--jobs", "2", "--markers", "10", "--delay", "0.02"],
 }
-NEEDS_BROWSER = {"bench_changes.py", "bench_job_open.py", "bench_ui_latency.py"}
+NEEDS_BROWSER = {"bench_big_reply.py", "bench_changes.py", "bench_job_open.py", "bench_ui_latency.py"}
 
 
 @pytest.mark.parametrize("script", sorted(SMALL_RUNS))

@@ -142,6 +142,7 @@ def child_environment(base: Mapping[str, str] | None = None, **extra: str) -> di
     """The environment a server gets: `base` (default ours) without NiceGUI's test markers, plus `extra`."""
     env = {k: v for k, v in (os.environ if base is None else base).items() if k not in NICEGUI_TEST_ENV}
     env.update(PYTHONUNBUFFERED="1", HOST="127.0.0.1")
+    env.setdefault("WARM_POOL_SIZE", "0")  # as in services_factory: on where a test or bench asks for it
     env.update(extra)
     return env
 
