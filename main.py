@@ -10,6 +10,7 @@ if __name__ == "__main__":  # first of all, before the heavy imports: secrets le
 
     exec_without_secrets(__file__)
 
+import gc
 import getpass
 import logging
 import secrets
@@ -151,6 +152,9 @@ def mount(fastapi_app: FastAPI, mount_path: str = "/claude", settings: Settings 
     settings = settings or load_settings([])
     scrub_environment()
     services = create_services(settings)
+    # What start-up built (the imported packages, thousands of job records) lives as long as the process: out
+    # of the collector's sight, a full collection no longer walks it (each took some 60 ms with 10,000 jobs).
+    gc.freeze()
     security = secure(settings, services, prefix)
     app.on_startup(lambda: _on_embedded_start(settings, security, prefix))
     ui.run_with(fastapi_app, mount_path=prefix, **_ui_options(settings))
@@ -166,6 +170,9 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(f"Configuration error: {exc}")
     scrub_environment()
     services = create_services(settings)
+    # What start-up built (the imported packages, thousands of job records) lives as long as the process: out
+    # of the collector's sight, a full collection no longer walks it (each took some 60 ms with 10,000 jobs).
+    gc.freeze()
     try:
         auth = secure(settings, services, settings.root_path).auth
     except ValueError as exc:  # an unreadable credentials file

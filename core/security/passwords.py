@@ -12,18 +12,26 @@ profile, above OWASP's floor). Older hashes still verify, so that a configured
 from __future__ import annotations
 
 import base64
+import functools
 import getpass
 import hashlib
 import hmac
-
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from typing import Any
 
 PBKDF2_MIN_ITERATIONS = 100_000
 _MAX_SCRYPT_N = 2**20  # a hash from a settings file must not make each login take minutes
 _MAX_ARGON2_MEMORY_KIB = 1024 * 1024
 _MAXMEM = 1024 * 2**20
-_hasher = PasswordHasher()  # argon2id, t=3, m=64 MiB, p=4: some 0.2 s per check on two cores
+
+
+@functools.cache
+def _argon2() -> tuple[Any, tuple[type[Exception], ...]]:
+    """argon2-cffi's hasher (argon2id, t=3, m=64 MiB, p=4: some 0.2 s per check on two cores) and the errors a
+    failed check raises; imported at the first password, not at start (cffi takes a few tens of ms)."""
+    from argon2 import PasswordHasher
+    from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+    return PasswordHasher(), (VerifyMismatchError, VerificationError, InvalidHashError)
 
 
 class BadHash(ValueError):
@@ -37,7 +45,7 @@ def _unb64(text: str) -> bytes:
 def hash_password(password: str) -> str:
     if not password:
         raise ValueError("An empty password protects nothing.")
-    return _hasher.hash(password)
+    return _argon2()[0].hash(password)
 
 
 def check_hash(stored: str) -> str:
@@ -50,7 +58,7 @@ def needs_upgrade(stored: str) -> bool:
     """Whether `stored` is below today's scheme or parameters (argon2id with this module's profile)."""
     if _parse(stored)[0] != "argon2":
         return True
-    return _hasher.check_needs_rehash(stored.strip())
+    return _argon2()[0].check_needs_rehash(stored.strip())
 
 
 def _parse(stored: str) -> tuple[str, tuple[int, ...], bytes, bytes]:
@@ -93,9 +101,10 @@ def verify_password(password: str, stored: str) -> bool:
     """Whether `password` matches `stored`; slow on purpose, so call it off the event loop."""
     kind, params, salt, expected = _parse(stored)
     if kind == "argon2":
+        hasher, failures = _argon2()
         try:
-            return _hasher.verify(stored.strip(), password)
-        except (VerifyMismatchError, VerificationError, InvalidHashError):
+            return hasher.verify(stored.strip(), password)
+        except failures:
             return False
     if kind == "scrypt":
         n, r, p = params
