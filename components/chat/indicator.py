@@ -10,6 +10,7 @@ from nicegui import ui
 from components.chat import fmt
 from components.chat.fmt import tag
 from components.chat.live_html import LiveHtml
+from components.common.format import cost
 
 ACTIVE = {"running", "queued"}
 
@@ -44,7 +45,7 @@ class WorkingIndicator:
         self._working.set_visibility(self.active)
         turns = int(job.get("turns") or 0)
         if turns or job.get("cost_usd"):
-            self._totals.set_text(f"Job total ${float(job.get('cost_usd') or 0):.4f} · "
+            self._totals.set_text(f"Job total {cost(job.get('cost_usd'))} · "
                                   f"{fmt.tokens(job.get('input_tokens'))} in · "
                                   f"{fmt.tokens(job.get('output_tokens'))} out · {turns} turn{'s' * (turns != 1)}")
         self.tick()

@@ -35,7 +35,8 @@ class JobHeader:
         self._settings_shown: tuple | None = None
         self.render()
         refresh_on_notices(services.hub, self.render,
-                           lambda n: n.get("kind") == "job" and n["job"]["id"] == job_id)
+                           lambda n: (n.get("kind") == "job" and n["job"]["id"] == job_id)
+                           or (n.get("kind") == "approvals" and n.get("job_id") == job_id))
         self._countdown_timer = ui.timer(1.0, self._tick)
 
     @property
@@ -51,13 +52,14 @@ class JobHeader:
         if self._shown is None:
             self._build(job)
         parent = self.services.jobs.jobs.get(job.parent_job_id or "")
-        shown = (job.name, status_label(job.to_dict(), live), job.status, job.mode, job.cost_usd, job.error,
-                 parent and (parent.id, parent.name))
+        waiting = bool(self.services.jobs.approvals.pending(job.id))
+        shown = (job.name, status_label(job.to_dict(), live, waiting), status_color(job.status, waiting), job.mode,
+                 job.cost_usd, job.error, parent and (parent.id, parent.name))
         if shown != self._shown:
             self._shown = shown
             self.name.set_text(job.name)
             self.status.set_text(shown[1])
-            self.status.props(f"color={status_color(job.status)}")
+            self.status.props(f"color={shown[2]}")
             self.session_chip.set_visibility(job.mode == "session")
             self.cost.set_text(cost(job.cost_usd))
             self.error.set_text(job.error or "")

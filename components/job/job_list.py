@@ -21,7 +21,7 @@ MAX_ROWS = 300
 class _Row:
     """One job's row; `update` changes its elements in place."""
 
-    def __init__(self, job, live: bool, active: bool) -> None:
+    def __init__(self, job, live: bool, active: bool, waiting: bool = False) -> None:
         classes = "w-full cursor-pointer rounded-borders q-pa-xs gap-0 " + ("ccs-active" if active else "")
         with ui.link(target=f"/job/{job.id}").classes("w-full no-underline ccs-plain-link"):
             with ui.column().classes(classes).props(f"data-testid=job-row-{job.id}"):
@@ -34,17 +34,17 @@ class _Row:
                     self.cost = ui.label()
                     self.fork = ui.label("fork")
         self._shown: tuple | None = None
-        self.update(job, live)
+        self.update(job, live, waiting)
 
-    def update(self, job, live: bool) -> None:
-        label = status_label({"status": job.status, "mode": job.mode, "hibernated": job.hibernated}, live)
-        shown = (label, job.status, job.mode, job.name, age(job.created_at), cost(job.cost_usd),
-                 bool(job.parent_job_id))
+    def update(self, job, live: bool, waiting: bool = False) -> None:
+        label = status_label({"status": job.status, "mode": job.mode, "hibernated": job.hibernated}, live, waiting)
+        shown = (label, status_color(job.status, waiting), job.mode, job.name, age(job.created_at),
+                 cost(job.cost_usd), bool(job.parent_job_id))
         if shown == self._shown:
             return
         self._shown = shown
         self.badge.set_text(label)
-        self.badge.props(f"color={status_color(job.status)}")
+        self.badge.props(f"color={shown[1]}")
         self.pin.set_visibility(job.mode == "session")
         self.name.set_text(job.name)
         self.age.set_text(shown[4])
@@ -71,7 +71,8 @@ class JobList:
         self.body = ui.column().classes("w-full gap-1")
         self.render()
         refresh_on_notices(services.hub, self.render,
-                           lambda n: n.get("kind") == "job" and n["job"]["project_id"] == project_id)
+                           lambda n: (n.get("kind") == "job" and n["job"]["project_id"] == project_id)
+                           or n.get("kind") == "approvals")
 
     def _toggle_archived(self, event) -> None:
         self.show_archived = bool(event.value)
@@ -87,10 +88,11 @@ class JobList:
 
     def render(self) -> None:
         jobs = self._visible_jobs()
+        waiting = {approval.job_id for approval in self.services.jobs.approvals.pending()}
         order = [job.id for job in jobs]
         if order and order == self._order:  # (an empty list is redrawn: its message depends on the filter)
             for job in jobs:
-                self._rows[job.id].update(job, self.services.jobs.is_live(job.id))
+                self._rows[job.id].update(job, self.services.jobs.is_live(job.id), job.id in waiting)
             return
         self._order = order
         self._rows.clear()
@@ -100,4 +102,5 @@ class JobList:
                 query = str(self.filter.value or "").strip()
                 ui.label("No match." if query else "No jobs yet: write a prompt to start one.").classes("text-grey")
             for job in jobs:
-                self._rows[job.id] = _Row(job, self.services.jobs.is_live(job.id), job.id == self.active_job_id)
+                self._rows[job.id] = _Row(job, self.services.jobs.is_live(job.id), job.id == self.active_job_id,
+                                          job.id in waiting)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from nicegui import ui
 
-from components.common.format import status_color, status_label
+from components.common.format import NEEDS_YOU, status_color, status_label
 from components.common.live_refresh import refresh_on_notices
 from components.common.rename_dialog import open_rename_dialog
 from core.errors import UserError
@@ -34,7 +34,7 @@ class _ProjectSection:
                 ui.menu_item("Archive", on_click=lambda: sidebar._archive(project.id))
         self.box = ui.column().classes("w-full gap-1")
         self._ids: list[str] | None = None
-        self._dots: dict[str, tuple[ui.icon, ui.tooltip, ui.link]] = {}
+        self._dots: dict[str, tuple[ui.icon, ui.tooltip, ui.link, ui.label]] = {}
         self.update(sidebar._live_jobs(project.id))
 
     def update(self, live: list) -> None:
@@ -53,15 +53,22 @@ class _ProjectSection:
                         weight = "text-weight-bold" if job.id == self.sidebar.active_job_id else ""
                         name = ui.link(job.name, f"/job/{job.id}").classes(
                             f"ellipsis text-caption no-underline {weight}")
-                    self._dots[job.id] = (dot, tip, name)
+                        needs = ui.label(NEEDS_YOU).classes(
+                            "text-caption text-weight-bold text-orange-9 whitespace-nowrap").props(
+                            f"data-testid=sidebar-needs-you-{job.id}")
+                    self._dots[job.id] = (dot, tip, name, needs)
+        waiting = {approval.job_id for approval in self.jobs.approvals.pending()}
         for job in live[:MAX_LIVE_SHOWN]:
-            dot, tip, name = self._dots[job.id]
+            dot, tip, name, needs = self._dots[job.id]
             label = status_label({"status": job.status, "mode": job.mode, "hibernated": job.hibernated},
-                                 self.jobs.is_live(job.id))
-            if dot.props.get("color") != status_color(job.status):
-                dot.props(f"color={status_color(job.status)}")
+                                 self.jobs.is_live(job.id), job.id in waiting)
+            color = status_color(job.status, job.id in waiting)
+            if dot.props.get("color") != color:
+                dot.props(f"color={color}")
             if tip.text != label:
                 tip.set_text(label)
+            if needs.visible != (label == NEEDS_YOU):
+                needs.set_visibility(label == NEEDS_YOU)
             if name.text != job.name:
                 name.set_text(job.name)
 
@@ -84,7 +91,7 @@ class ProjectSidebar:
         self._shown: tuple | None = None
         self._sections: dict[str, _ProjectSection] = {}
         self.render()
-        refresh_on_notices(services.hub, self.render, lambda n: n.get("kind") in ("project", "job"))
+        refresh_on_notices(services.hub, self.render, lambda n: n.get("kind") in ("project", "job", "approvals"))
 
     def _live_jobs(self, project_id: str) -> list:
         return [j for j in self.services.jobs.list(project_id) if j.status in LIVE_STATUSES]

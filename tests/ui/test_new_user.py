@@ -1,0 +1,125 @@
+"""What a new user stumbled on (issue 14), as component tests with NiceGUI's simulated `user`.
+
+Each test names what the user sees; the browser tests for the visual items are in
+tests/browser/test_ui_new_user.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from nicegui import Client, ui
+from nicegui.testing import User
+
+from components.common.format import cost
+from components.job.header import JobHeader
+from components.job.job_list import JobList
+from components.shell.sidebar import ProjectSidebar
+from core.jobs.approvals import QUESTION
+from core.models import Job, JobStatus, new_id
+from core.services import Services
+from core.settings import Settings
+
+pytestmark = pytest.mark.nicegui_main_file("")
+
+
+@pytest.fixture
+def services(tmp_path) -> Services:
+    return Services.create(Settings(projects_root=tmp_path / "projects"))
+
+
+@pytest.fixture
+def project(services: Services):
+    return services.projects.create("demo")
+
+
+def add_job(services: Services, project, name: str = "a job", status: str = JobStatus.RUNNING, **fields) -> Job:
+    return services.jobs.add_imported_job(
+        Job(id=new_id(), project_id=project.id, name=name, prompt=name, status=status, **fields), [])
+
+
+@pytest.fixture
+async def job_page(user: User, services: Services, project):
+    """A page with a job's header, the project's job list and the sidebar, as on /job/{id}."""
+    built: dict[str, object] = {}
+
+    @ui.page("/job-page/{job_id}")
+    def page(job_id: str) -> None:
+        built["sidebar"] = ProjectSidebar(services, active_project_id=project.id, active_job_id=job_id)
+        built["list"] = JobList(services, project.id, active_job_id=job_id)
+        built["header"] = JobHeader(services, job_id)
+
+    yield built
+    for client in list(Client.instances.values()):
+        if not client.is_deleted and client.page.path == "/job-page/{job_id}":
+            client.delete()
+
+
+async def until(condition, what: str) -> None:
+    for _ in range(60):  # the header and the lists redraw on a 0.3 s timer
+        if condition():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+# -- 1. costs ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("usd", "shown"), [
+    (None, "$0.00"), (0, "$0.00"), (0.00003, "<$0.0001"), (0.00012, "$0.0001"), (0.0123, "$0.0123"),
+    (0.1, "$0.10"), (0.5, "$0.50"), (1.5, "$1.50"), (12.345, "$12.35")])
+def test_one_cost_format_never_shows_a_bare_dot(usd, shown) -> None:
+    assert cost(usd) == shown
+
+
+async def test_a_tiny_cost_reads_the_same_in_header_list_and_footer(user: User, services: Services, project,
+                                                                    job_page) -> None:
+    from components.chat.indicator import WorkingIndicator
+
+    job = add_job(services, project, status=JobStatus.IDLE, cost_usd=0.00003, turns=1)
+
+    @ui.page("/indicator/{job_id}")
+    def indicator(job_id: str) -> None:
+        WorkingIndicator(services.jobs.get(job_id).to_dict())
+
+    await user.open(f"/job-page/{job.id}")
+    header: JobHeader = job_page["header"]
+    job_list: JobList = job_page["list"]
+    assert header.cost.text == "<$0.0001"
+    assert job_list._rows[job.id].cost.text == "<$0.0001"
+    await user.open(f"/indicator/{job.id}")
+    await user.should_see("Job total <$0.0001")
+
+
+# -- 3. a job waiting for an answer ------------------------------------------------------------
+
+
+async def test_a_job_waiting_for_an_answer_says_needs_you_everywhere(user: User, services: Services, project,
+                                                                     job_page) -> None:
+    job = add_job(services, project)
+    await user.open(f"/job-page/{job.id}")
+    header: JobHeader = job_page["header"]
+    job_list: JobList = job_page["list"]
+    sidebar: ProjectSidebar = job_page["sidebar"]
+    needs_you = sidebar._sections[project.id]._dots[job.id][3]
+    assert header.status.text == "running"
+    assert job_list._rows[job.id].badge.text == "running"
+    assert not needs_you.visible
+
+    question = {"questions": [{"question": "Which?", "header": "Pick", "multiSelect": False,
+                               "options": [{"label": "A", "description": ""}]}]}
+    task = asyncio.create_task(services.jobs.approvals.request(job.id, QUESTION, "AskUserQuestion", question))
+    await until(lambda: header.status.text == "needs you", "the header to say needs you")
+    assert header.status.props["color"] == "orange-9"
+    await until(lambda: job_list._rows[job.id].badge.text == "needs you", "the job list to say needs you")
+    await until(lambda: needs_you.visible, "the sidebar to say needs you")
+    assert sidebar._sections[project.id]._dots[job.id][1].text == "needs you"
+
+    approval = services.jobs.approvals.pending(job.id)[0]
+    services.jobs.approvals.answer(approval.id, "allow", answers={"Which?": "A"})
+    await task
+    await until(lambda: header.status.text == "running", "the header to say running again")
+    await until(lambda: job_list._rows[job.id].badge.text == "running", "the job list to say running again")
+    await until(lambda: not needs_you.visible, "the sidebar's note to go")
