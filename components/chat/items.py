@@ -77,15 +77,19 @@ def echoed_user(event: dict[str, Any]) -> None:
             output(text, title="Command output", max_lines=12)
 
 
-def assistant_text(event: dict[str, Any]) -> None:
+def assistant_text(event: dict[str, Any]) -> str | None:
+    """A reply block; one that carries an API error (the CLI words the error as a reply) is shown as that error,
+    once, and its message returned so the error and status events that repeat it are left out."""
     text = (event.get("block") or {}).get("text", "")
+    if event.get("error"):
+        message = event.get("error_message") or text or f"The API returned an error ({event['error']})."
+        notice(message, "error")
+        return message
     if text:
         tag(reply_markdown(text), "assistant-text")
     if event.get("interrupted"):
         tag(ui.label("Interrupted: the rest of this reply never arrived.").classes("ccs-muted"), "interrupted")
-    if event.get("error"):
-        message = event.get("error_message") or f"The API returned an error ({event['error']})."
-        tag(ui.label(message).classes("text-negative"), "error")
+    return None
 
 
 class Thinking:
@@ -130,6 +134,8 @@ def describe_status(event: dict[str, Any], shown_error: str | None = None) -> tu
     A failure's error is left out when an error line just said it (`shown_error`).
     """
     status, reason, error = event.get("status"), event.get("reason"), event.get("error")
+    if status == "failed" and reason and reason == shown_error:
+        reason = None  # said just above
     if status in QUIET_STATUSES and not reason:
         return None
     text = f"Job {status}" + (f" — {reason}" if reason else "")
@@ -156,6 +162,27 @@ def describe_system(event: dict[str, Any]) -> str | None:
     return None
 
 
+# Why a turn failed, from its result's terminal reason or subtype (a failed turn's subtype may say "success").
+FAILURE_REASONS = {
+    "api_error": "the API answered with an error",
+    "error_max_turns": "the turn limit was reached",
+    "error_max_budget_usd": "the budget was exceeded",
+    "error_max_structured_output_retries": "no valid structured output",
+    "error_during_execution": "an error during execution",
+}
+
+
+def failed_turn(event: dict[str, Any]) -> str:
+    """The footer of a failed turn: what failed, never the bare subtype `success`."""
+    errors = [str(e) for e in event.get("errors") or [] if str(e).strip()]
+    detail = (fmt.one_line("; ".join(errors), 160) if errors else None) \
+        or FAILURE_REASONS.get(str(event.get("terminal_reason") or "")) \
+        or FAILURE_REASONS.get(str(event.get("subtype") or ""))
+    if not detail and event.get("subtype") not in (None, "", "success"):
+        detail = str(event["subtype"]).removeprefix("error_").replace("_", " ")
+    return f"Turn failed: {detail}" if detail else "Turn failed (see the error above)"
+
+
 def result_footer(event: dict[str, Any], on_fork: ForkHandler | None) -> None:
     usage = event.get("usage") or {}
     spent = (int(usage.get("input_tokens") or 0) + int(usage.get("cache_creation_input_tokens") or 0)
@@ -166,8 +193,7 @@ def result_footer(event: dict[str, Any], on_fork: ForkHandler | None) -> None:
     if subtype in INTERRUPTED_SUBTYPES:
         head, colour = "Stopped", "text-warning"
     elif event.get("is_error"):
-        detail = "; ".join(event.get("errors") or []) or subtype or "error"
-        head, colour = f"Turn failed ({detail})", "text-negative"
+        head, colour = failed_turn(event), "text-negative"
     else:
         head, colour = "Turn done", ""
     with ui.row().classes("w-full items-center gap-2 ccs-muted") as row:

@@ -255,7 +255,9 @@ class ChatView:
                 self._count_step(parent)
         else:
             with lane.slot():
-                items.assistant_text(event)
+                shown_error = items.assistant_text(event)
+            if shown_error:
+                lane.last_error = shown_error
 
     def _render_result(self, event: dict[str, Any], lane: Lane) -> None:
         tool_use_id = event.get("tool_use_id", "")

@@ -123,3 +123,61 @@ async def test_a_job_waiting_for_an_answer_says_needs_you_everywhere(user: User,
     await until(lambda: header.status.text == "running", "the header to say running again")
     await until(lambda: job_list._rows[job.id].badge.text == "running", "the job list to say running again")
     await until(lambda: not needs_you.visible, "the sidebar's note to go")
+
+
+# -- 2. an API error -------------------------------------------------------------------------
+
+
+API_ERROR = ("API Error: 500 Internal server boom. This is a server-side issue, usually temporary — try again "
+             "in a moment.")
+
+
+def api_error_turn() -> list[dict]:
+    """What the real CLI reports when the model's API answers 500 (recorded from claude-agent-sdk's CLI)."""
+    from core import events as ev
+
+    return [
+        ev.make(ev.ASSISTANT, block={"type": "text", "text": API_ERROR}, message_id="m", uuid=new_id(),
+                parent_tool_use_id=None, model="<synthetic>", error="server_error"),
+        ev.make(ev.RESULT, subtype="success", is_error=True, total_cost_usd=0, duration_ms=118, num_turns=1,
+                result=API_ERROR, errors=None, terminal_reason="api_error", usage={}),
+        ev.make(ev.ERROR, message=API_ERROR),
+        ev.make(ev.STATUS, status="failed", previous="running", reason=API_ERROR, error=API_ERROR),
+    ]
+
+
+async def test_an_api_error_shows_once_and_the_footer_says_what_failed(user: User, services: Services,
+                                                                       project) -> None:
+    from components.chat import ChatView
+    from core import events as ev
+
+    job = add_job(services, project)
+    services.jobs.logs.log(job.id)  # the job's log exists
+    services.jobs.emit(job, ev.make(ev.USER, text="hello", uuid=new_id(), images=[]))
+
+    @ui.page("/chat-error/{job_id}")
+    def chat(job_id: str) -> None:
+        ChatView(services, job_id)
+
+    async def shown() -> tuple[int, list[str]]:
+        texts = [t for c in Client.instances.values() if not c.is_deleted and c.page.path == "/chat-error/{job_id}"
+                 for e in c.elements.values() if e.visible
+                 for t in (getattr(e, "text", None), getattr(e, "content", None)) if isinstance(t, str) and t]
+        return sum(API_ERROR in t for t in texts), texts
+
+    await user.open(f"/chat-error/{job.id}")  # live: the events arrive while the page shows the job
+    for event in api_error_turn():
+        services.jobs.emit(job, event)
+    await user.should_see("Turn failed: the API answered with an error")
+    count, texts = await shown()
+    assert count == 1, texts
+    assert not any("(success)" in t for t in texts)
+    assert "Job failed" in texts
+
+    for client in list(Client.instances.values()):
+        if not client.is_deleted and client.page.path == "/chat-error/{job_id}":
+            client.delete()
+    await user.open(f"/chat-error/{job.id}")  # stored: the same page after a reload
+    await user.should_see("Turn failed: the API answered with an error")
+    count, texts = await shown()
+    assert count == 1, texts
