@@ -60,7 +60,8 @@ def register(services: Services) -> None:
                     ui.tab(name).props(f"data-testid=tab-{name.lower()}")
             with ui.tab_panels(tabs, value=tab if tab in shown else "Chat").classes("w-full").props("keep-alive"):
                 with ui.tab_panel("Chat").classes("q-pa-none"):
-                    with ui.column().classes("w-full no-wrap gap-2").style("height: calc(100vh - 230px)"):
+                    with ui.column().classes("w-full no-wrap gap-2 ccs-chat-box").style(
+                            "height: calc(100vh - 230px)"):
                         # The chat scrolls inside this box; the composer stays in view below it.
                         with ui.element("div").classes("w-full grow overflow-y-auto").props(
                                 "data-testid=transcript"):

@@ -24,6 +24,7 @@ CONTROLS = (
     ("Archive", "archive", "archive", "archive", "grey"),
     ("Discard branch", "delete_forever", "confirm_discard_branch", "discard-branch", "negative"),
 )
+RETRY_BLOCKED = "Retry is not offered until Anthropic credentials are configured: it would fail the same way."
 
 
 class JobHeader:
@@ -70,6 +71,11 @@ class JobHeader:
                 self.parent_link.props(f"href=/job/{parent.id}")
         self.isolation.update(job)
         allowed = self._allowed_controls(job, live)
+        # A retry cannot succeed without credentials: say why it is not offered instead of letting it fail again.
+        blocked = "retry" in allowed and not self.services.jobs.has_credentials()
+        if blocked:
+            allowed.discard("retry")
+        self.retry_blocked.set_visibility(blocked)
         for testid, button in self._buttons.items():
             button.set_visibility(testid in allowed)
         settings = (job.model, job.permission_mode, job.thinking_tokens, job.effort)
@@ -104,6 +110,9 @@ class JobHeader:
                         f"dense outline color={color} data-testid={testid}")
                     for label, icon, method, testid, color in CONTROLS}
                 self._settings_menu()
+            self.retry_blocked = ui.label(RETRY_BLOCKED).classes("text-caption text-warning").props(
+                "data-testid=retry-blocked")
+            self.retry_blocked.set_visibility(False)
 
     @staticmethod
     def _allowed_controls(job, live: bool) -> set[str]:

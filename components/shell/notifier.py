@@ -9,7 +9,19 @@ from nicegui import ui
 from core.services import Services
 
 _JS = """
+<style>.ccs-notify-granted [data-testid=enable-notifications] { display: none !important; }</style>
 <script>
+// Once the browser shows notifications (or cannot), the button that asks for them has nothing to do.
+window.ccsNotifyGranted = function () {
+  return !('Notification' in window) || Notification.permission === 'granted';
+};
+if (window.ccsNotifyGranted()) document.documentElement.classList.add('ccs-notify-granted');
+window.ccsAskNotify = async function () {
+  if (!('Notification' in window)) return 'unsupported';
+  const answer = await Notification.requestPermission();
+  if (window.ccsNotifyGranted()) document.documentElement.classList.add('ccs-notify-granted');
+  return answer;
+};
 window.ccsNotify = function (title, body, tag) {
   if (!('Notification' in window) || Notification.permission !== 'granted') return false;
   new Notification(title, {body: body, tag: tag});
@@ -28,12 +40,29 @@ class Notifier:
         ui.context.client.on_delete(services.hub.subscribe_all(self._on_notice))
 
     def button(self) -> None:
-        ui.button(icon="notifications_active", on_click=self._ask).props(
-            "flat round color=white aria-label='Enable notifications' data-testid=enable-notifications")
+        """Shown only while the browser does not show notifications yet (hidden in the page's CSS once it does);
+        a different icon from the approvals button beside it."""
+        self._button = ui.button(icon="notification_add", on_click=self._ask).props(
+            "flat round color=white aria-label='Enable browser notifications' data-testid=enable-notifications")
+        self._button.tooltip("Enable browser notifications: an alert when Claude needs you or a job ends")
 
-    def _ask(self) -> None:
-        ui.run_javascript("if ('Notification' in window) Notification.requestPermission()")
-        ui.notify("Your browser will ask whether to show notifications.")
+    async def _ask(self) -> None:
+        try:
+            answer = await self._button.client.run_javascript("window.ccsAskNotify()", timeout=120)
+        except TimeoutError:  # the browser's question is still open
+            return
+        with self._button:
+            self._said(answer)
+
+    @staticmethod
+    def _said(answer: object) -> None:
+        if answer == "granted":
+            ui.notify("Browser notifications are on.")
+        elif answer == "denied":
+            ui.notify("Notifications are blocked for this site: allow them in the browser's site settings.",
+                      type="warning")
+        elif answer == "unsupported":
+            ui.notify("This browser cannot show notifications.", type="warning")
 
     def _send(self, title: str, body: str, tag: str) -> None:
         args = ", ".join(json.dumps(value) for value in (title, body, tag))

@@ -1,0 +1,87 @@
+"""What a new user stumbled on (issue 14), in Chromium at desktop (1440x900) and phone (390x844) size.
+
+The component-level checks are in tests/ui/test_new_user.py.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser import ui_support
+from tests.browser.conftest import Steps
+from tests.browser.ui_support import TURN_TIMEOUT_MS, new_project_with_job
+
+# One server per module (see ui_support): each test works in a project of its own.
+server, scripted_model, fresh_model = ui_support.server, ui_support.scripted_model, ui_support.fresh_model
+
+DESKTOP = {"width": 1440, "height": 900}
+PHONE = {"width": 390, "height": 844}
+
+
+def shot(page, tmp_path: Path, name: str) -> Path:
+    path = tmp_path / f"{name}.png"
+    page.screenshot(path=str(path))
+    return path
+
+
+# -- 4. the header's two buttons ---------------------------------------------------------------
+
+
+def test_approvals_and_browser_notifications_are_two_labelled_buttons(server, new_page, tmp_path) -> None:
+    page = new_page(server, viewport=DESKTOP)
+    page.goto("/")
+    approvals, enable = page.get_by_test_id("approvals-button"), page.get_by_test_id("enable-notifications")
+    expect(approvals).to_be_visible()
+    expect(enable).to_be_visible()
+    icons = approvals.locator("i").first.inner_text(), enable.locator("i").first.inner_text()
+    assert icons[0] != icons[1] and "notifications" not in icons[0], icons
+    approvals.hover()
+    expect(page.get_by_role("tooltip", name="Approvals")).to_be_visible()
+    page.mouse.move(0, 400)
+    enable.hover()
+    expect(page.get_by_role("tooltip", name="Enable browser notifications")).to_be_visible()
+    shot(page, tmp_path, "header-desktop")
+
+    # Once the browser shows notifications, the button that asks for them is gone.
+    granted = new_page(server, viewport=DESKTOP, permissions=["notifications"])
+    granted.goto("/")
+    expect(granted.get_by_test_id("approvals-button")).to_be_visible()
+    expect(granted.get_by_test_id("enable-notifications")).to_be_hidden()
+
+
+# -- 5, 13. no credentials ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
+def test_without_credentials_the_composer_stays_in_view_and_retry_says_why_not(server_factory, new_page, tmp_path,
+                                                                                viewport) -> None:
+    no_keys = server_factory(env={"ANTHROPIC_API_KEY": "", "CLAUDE_CODE_OAUTH_TOKEN": "", "ANTHROPIC_AUTH_TOKEN": ""})
+    page = new_page(no_keys, viewport=DESKTOP)
+    steps = Steps(page)
+    page.goto("/")
+    expect(page.get_by_test_id("no-credentials")).to_be_visible()
+    job_id = new_project_with_job(steps, page, "nocreds", "hello")
+    page.set_viewport_size(viewport)
+    expect(page.get_by_test_id("job-status")).to_have_text("failed", timeout=TURN_TIMEOUT_MS)
+    banner = page.get_by_test_id("no-credentials-banner")
+    expect(banner).to_be_visible()
+    assert banner.bounding_box()["height"] <= 40
+    expect(page.get_by_test_id("prompt")).to_be_in_viewport(ratio=1)
+    expect(page.get_by_test_id("send")).to_be_in_viewport(ratio=1)
+    # Retry would fail the same way: it is not offered, and the header says why.
+    expect(page.get_by_test_id("retry")).to_be_hidden()
+    expect(page.get_by_test_id("retry-blocked")).to_contain_text("until Anthropic credentials are configured")
+    shot(page, tmp_path, f"no-credentials-{viewport['width']}")
+
+    page.get_by_test_id("no-credentials-how").click()
+    expect(page.get_by_test_id("no-credentials-details")).to_contain_text("ANTHROPIC_API_KEY")
+    page.keyboard.press("Escape")
+    page.get_by_test_id("no-credentials-dismiss").click()
+    expect(banner).to_be_hidden()
+    page.goto(f"/job/{job_id}")
+    expect(page.get_by_test_id("job-status")).to_have_text("failed")
+    expect(page.get_by_test_id("no-credentials-banner")).to_be_hidden()
+    expect(page.get_by_test_id("send")).to_be_in_viewport(ratio=1)
