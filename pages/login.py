@@ -42,15 +42,35 @@ _PAGE = """<!doctype html>
 </style></head>
 <body><form method="post" action="{action}" data-testid="login-form">
 <h1>Claude Code Server</h1>
-{error}<label for="password">Password or token</label>
+{error}<label for="password">{label}</label>
 <input id="password" name="password" type="password" autocomplete="current-password" autofocus required
        data-testid="login-password">
 <input type="hidden" name="next" value="{next}">
 <button type="submit" data-testid="login-submit">Log in</button>
-<p class="hint">The token is in the server's start-up output (a login URL ending in ?token=...),
-and in PROJECTS_ROOT/.server/credentials.json.</p>
+<p class="hint" data-testid="login-hint">{hint}</p>
 </form></body></html>
 """
+# Where the secret this server accepts comes from: only its own token is printed at start.
+_HINT_OWN_TOKEN = ("The token is in the server's start-up output (a login URL ending in ?token=...), "
+                   "and in PROJECTS_ROOT/.server/credentials.json.")
+_HINT_AUTH_TOKEN = ("Use the token set as AUTH_TOKEN in the server's environment or its .env file "
+                    "(it is never printed).")
+_HINT_PASSWORD = "Use the password set as CCS_PASSWORD (or CCS_PASSWORD_HASH) for this server."
+_HINT_BOTH = ("Use the token set as AUTH_TOKEN, or the password set as CCS_PASSWORD (or CCS_PASSWORD_HASH), "
+              "in the server's environment or its .env file.")
+
+
+def login_hint(auth: Authenticator | None) -> tuple[str, str]:
+    """The field's label and the hint under it: which secret works here and where it comes from."""
+    owner = auth.owner if auth is not None else None
+    if owner is None or auth.own_token:
+        return "Password or token", _HINT_OWN_TOKEN
+    has_password = bool(owner.password or owner.configured_hash)
+    if owner.token and has_password:
+        return "Password or token", _HINT_BOTH
+    if owner.token:
+        return "Token", _HINT_AUTH_TOKEN
+    return "Password", _HINT_PASSWORD
 
 
 def _root(request: Request) -> str:
@@ -71,7 +91,9 @@ def safe_next(request: Request, target: str | None) -> str:
 def _page(request: Request, next_url: str, error: str = "", status: int = 200,
           headers: dict[str, str] | None = None) -> HTMLResponse:
     error_html = f'<p class="error" role="alert" data-testid="login-error">{html.escape(error)}</p>\n' if error else ""
-    body = _PAGE.format(action=html.escape(f"{_root(request)}/login"), next=html.escape(next_url), error=error_html)
+    label, hint = login_hint(_auth(request))
+    body = _PAGE.format(action=html.escape(f"{_root(request)}/login"), next=html.escape(next_url), error=error_html,
+                        label=html.escape(label), hint=html.escape(hint))
     return HTMLResponse(body, status_code=status, headers={**_NO_STORE, **(headers or {})})
 
 

@@ -22,6 +22,12 @@ LOCAL_COMMANDS = [
     {"name": "stop", "description": "Stop the current turn"},
     {"name": "close", "description": "Complete the job now / close the session"},
 ]
+# Why the image picker refused files, by the check that failed (Quasar's `failedPropValidation`).
+REJECTIONS = {
+    "max-files": f"At most {MAX_IMAGES} images per message: the first {MAX_IMAGES} were kept.",
+    "max-file-size": f"Images must be at most {MAX_IMAGE_BYTES // (1024 * 1024)} MB each.",
+    "accept": "Images must be JPEG, PNG, GIF or WebP.",
+}
 # Read each pasted image in the browser and hand it to the server as base64.
 _PASTE_JS = """(e) => {
   const items = (e.clipboardData && e.clipboardData.items) || [];
@@ -65,11 +71,11 @@ class Composer:
                 self.text.on_value_change(self._on_change)
                 # The picker is Quasar's uploader, hidden behind a paperclip; drops land on the whole composer.
                 self.upload = ui.upload(multiple=True, auto_upload=True, max_file_size=MAX_IMAGE_BYTES,
-                                        max_files=MAX_IMAGES, on_upload=self._on_upload,
-                                        on_rejected=lambda: ui.notify(
-                                            "Images must be JPEG, PNG, GIF or WebP, at most 5 MB each.",
-                                            type="negative")).props(
+                                        max_files=MAX_IMAGES, on_upload=self._on_upload).props(
                     "accept='image/png,image/jpeg,image/gif,image/webp' data-testid=image-upload").classes("hidden")
+                # Quasar says which of its checks each rejected file failed: say that one, not all of them.
+                self.upload.on("rejected", self._on_rejected,
+                               js_handler="(entries) => emit((entries || []).map(e => e.failedPropValidation))")
                 ui.button(icon="attach_file", on_click=lambda: self.upload.run_method("pickFiles")).props(
                     "flat round aria-label='Attach images' data-testid=attach")
                 ui.button(icon="send", on_click=self.send).props("round aria-label=Send data-testid=send")
@@ -130,6 +136,11 @@ class Composer:
         self.text.run_method("focus")
 
     # -- images ---------------------------------------------------------------------------
+
+    def _on_rejected(self, event) -> None:
+        reasons = {str(r) for r in event.args} if isinstance(event.args, list) else set()
+        messages = [message for reason, message in REJECTIONS.items() if reason in reasons]
+        ui.notify(" ".join(messages) or REJECTIONS["accept"], type="negative")
 
     async def _on_upload(self, event) -> None:
         data = await event.file.read()

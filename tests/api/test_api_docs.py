@@ -68,6 +68,9 @@ def test_python_examples_run_against_a_live_server(server, tmp_path):
     assert "run_turn" in code and "/fork" in code
     out = _run([sys.executable, "-c", code], server.url, server, tmp_path)
     assert out.count("[idle]") == 3, out
+    # Every reply shows, also one written before the stream connected (deltas are never stored).
+    lines = out.splitlines()
+    assert lines.count("One question first.") == 2 and lines.count("OK, done.") == 1, out
     assert "Noted:" in out and "forked from" in out and "2 turns" in out
     assert "restoring would change no files" in out
 

@@ -85,3 +85,39 @@ def test_without_credentials_the_composer_stays_in_view_and_retry_says_why_not(s
     expect(page.get_by_test_id("job-status")).to_have_text("failed")
     expect(page.get_by_test_id("no-credentials-banner")).to_be_hidden()
     expect(page.get_by_test_id("send")).to_be_in_viewport(ratio=1)
+
+
+# -- 11. too many images -----------------------------------------------------------------------
+
+
+def test_choosing_eleven_images_keeps_ten_and_says_the_limit_is_ten(server, page, steps) -> None:
+    from tests.support.helpers import PNG_1PX
+
+    page.set_viewport_size(DESKTOP)
+    page.goto("/")
+    steps.create_project("eleven")
+    page.locator("[data-testid=image-upload] input[type=file]").set_input_files(
+        files=[{"name": f"shot-{n}.png", "mimeType": "image/png", "buffer": PNG_1PX} for n in range(11)])
+    expect(page.get_by_text("At most 10 images per message: the first 10 were kept.")).to_be_visible()
+    expect(page.get_by_text("JPEG, PNG, GIF or WebP")).to_have_count(0)
+    expect(page.get_by_test_id("thumbnail")).to_have_count(10)
+
+
+# -- 12. where the login's secret comes from ----------------------------------------------------
+
+
+def test_with_auth_token_set_the_login_page_says_where_the_token_comes_from(server_factory, new_page) -> None:
+    configured = server_factory(env={"AUTH_TOKEN": "a-configured-token-" + "x" * 24})
+    assert "?token=" not in configured.log(), "a configured token is never printed"
+    page = new_page(configured.url)
+    page.goto("/login")
+    hint = page.get_by_test_id("login-hint")
+    expect(hint).to_contain_text("AUTH_TOKEN")
+    expect(hint).not_to_contain_text("start-up output")
+    expect(page.locator("label[for=password]")).to_have_text("Token")
+
+
+def test_with_the_servers_own_token_the_login_page_points_to_the_printed_url(server, new_page) -> None:
+    page = new_page(server.url)
+    page.goto("/login")
+    expect(page.get_by_test_id("login-hint")).to_contain_text("start-up output")
