@@ -22,6 +22,8 @@ LOCAL_COMMANDS = [
     {"name": "stop", "description": "Stop the current turn"},
     {"name": "close", "description": "Complete the job now / close the session"},
 ]
+# What `/` offers before a job exists: only making it a session means anything yet.
+NEW_JOB_COMMANDS = [{"name": "session", "description": "Start this job as a session (it stays open)"}]
 # Why the image picker refused files, by the check that failed (Quasar's `failedPropValidation`).
 REJECTIONS = {
     "max-files": f"At most {MAX_IMAGES} images per message: the first {MAX_IMAGES} were kept.",
@@ -41,6 +43,14 @@ _PASTE_JS = """(e) => {
   }
 }"""
 _DROP_JS = _PASTE_JS.replace("(e.clipboardData && e.clipboardData.items)", "(e.dataTransfer && e.dataTransfer.items)")
+_SUGGESTION_KEYS_JS = """(e) => {
+  if (!['ArrowUp', 'ArrowDown', 'Tab', 'Escape'].includes(e.key) || e.shiftKey || e.altKey || e.ctrlKey || e.metaKey)
+    return;
+  const box = document.getElementById('BOX_ID');
+  if (!box || !box.children.length) return;
+  e.preventDefault();
+  emit(e.key);
+}"""
 _AT_TOKEN = re.compile(r"(^|\s)@([^\s@]*)$")
 
 
@@ -54,6 +64,8 @@ class Composer:
         self.file_completer = file_completer
         self.on_sent = on_sent
         self.images: list[Image] = []
+        self._choices: list[tuple[str, str, str]] = []  # the suggestions shown: (label, caption, replacement)
+        self._chosen = 0  # the highlighted one, taken by Enter or Tab
         self.draft_key = f"draft-{job_id or 'new-' + project_id}"
         with ui.column().classes("w-full gap-1").props("data-testid=composer") as self.root:
             self.root.on("dragover.prevent", lambda: None, js_handler="() => {}")
@@ -67,6 +79,10 @@ class Composer:
                     value=app.storage.user.get(self.draft_key, "")).props(
                     "outlined autogrow dense data-testid=prompt").classes("grow")
                 self.text.on("keydown.enter.exact.prevent", self.send)
+                # While suggestions show, the arrows move through them and Tab (or Enter) takes one; otherwise
+                # the keys keep their usual meaning in the text.
+                self.text.on("keydown", self._on_suggestion_key, js_handler=_SUGGESTION_KEYS_JS.replace(
+                    "BOX_ID", f"c{self.suggestions.id}"))
                 self.text.on("paste", self._on_paste, js_handler=_PASTE_JS)
                 self.text.on_value_change(self._on_change)
                 # The picker is Quasar's uploader, hidden behind a paperclip; drops land on the whole composer.
@@ -107,11 +123,11 @@ class Composer:
         self._suggest(value)
 
     def _suggest(self, value: str) -> None:
-        self.suggestions.clear()
         items: list[tuple[str, str, str]] = []  # (label, caption, replacement text)
         if value.startswith("/") and "\n" not in value and " " not in value:
             wanted = value[1:].lower()
-            commands = LOCAL_COMMANDS + (self.services.jobs.slash_commands(self.job_id) if self.job_id else [])
+            commands = (LOCAL_COMMANDS + self.services.jobs.slash_commands(self.job_id) if self.job_id
+                        else NEW_JOB_COMMANDS)
             for command in commands:
                 name = str(command.get("name", "")).lstrip("/")
                 if name.lower().startswith(wanted):
@@ -122,16 +138,37 @@ class Composer:
                 head = value[: match.start(2) - 1]
                 for path in self.file_completer(match.group(2))[:8]:
                     items.append((f"@{path}", "", f"{head}@{path} "))
+        self._choices, self._chosen = items[:10], 0
+        self._render_suggestions()
+
+    def _render_suggestions(self) -> None:
+        self.suggestions.clear()
         with self.suggestions:
-            for label, caption, replacement in items[:10]:
-                with ui.row().classes("w-full items-center gap-2 cursor-pointer q-px-sm").props(
-                        "data-testid=suggestion") as row:
-                    ui.label(label).classes("text-body2 text-primary")
-                    ui.label(caption).classes("text-caption text-grey ellipsis")
+            for index, (label, caption, replacement) in enumerate(self._choices):
+                chosen = index == self._chosen
+                with ui.row().classes("w-full items-center gap-2 cursor-pointer q-px-sm rounded-borders" + (
+                        " bg-primary text-white" if chosen else "")).props(
+                        f"data-testid=suggestion aria-selected={'true' if chosen else 'false'}") as row:
+                    ui.label(label).classes("text-body2" + ("" if chosen else " text-primary"))
+                    ui.label(caption).classes("text-caption ellipsis" + ("" if chosen else " text-grey"))
                 row.on("click", lambda r=replacement: self._apply(r))
+
+    def _on_suggestion_key(self, event) -> None:
+        if not self._choices:
+            return
+        key = event.args
+        if key == "Escape":
+            self._choices = []
+            self.suggestions.clear()
+        elif key in ("ArrowUp", "ArrowDown"):
+            self._chosen = (self._chosen + (1 if key == "ArrowDown" else -1)) % len(self._choices)
+            self._render_suggestions()
+        elif key == "Tab":
+            self._apply(self._choices[self._chosen][2])
 
     def _apply(self, replacement: str) -> None:
         self.text.value = replacement
+        self._choices = []
         self.suggestions.clear()
         self.text.run_method("focus")
 
@@ -183,8 +220,12 @@ class Composer:
 
     async def send(self) -> None:
         text = text_of_input(self.text).strip()
+        if self._choices and not any(text == label for label, _, _ in self._choices):
+            self._apply(self._choices[self._chosen][2])  # Enter on a partial `/comp` or `@pa` takes the suggestion
+            return
         if await self._local_command(text):
             return
+        text = text_of_input(self.text).strip()  # a local command may have left only the prompt
         try:
             if self.job_id is None:
                 job = self.services.jobs.submit(self.project_id, text, self.images, **self._options())
@@ -199,6 +240,7 @@ class Composer:
         app.storage.user.pop(self.draft_key, None)
         self.images = []
         self._render_thumbs()
+        self._choices = []
         self.suggestions.clear()
         if self.on_sent:
             self.on_sent(job_id)
@@ -213,7 +255,9 @@ class Composer:
                 "effort": self.effort.value or None, "isolated": self.isolation.value}
 
     async def _local_command(self, text: str) -> bool:
-        if self.job_id is None or text not in ("/session", "/stop", "/close"):
+        if self.job_id is None:
+            return self._new_job_command(text)
+        if text not in ("/session", "/stop", "/close"):
             return False
         jobs = self.services.jobs
         try:
@@ -228,3 +272,22 @@ class Composer:
             return True
         self.text.value = ""
         return True
+
+    def _new_job_command(self, text: str) -> bool:
+        """On the new-job page `/session` makes the job a session (`/session <prompt>` starts it); `/stop` and
+        `/close` have no job to act on yet. Anything else is the prompt."""
+        command, _, rest = text.partition(" ")
+        if command == "/session":
+            self.mode.value = "session"
+            if rest.strip():
+                self.text.value = rest.strip()
+                return False  # sent as the prompt of a session
+            self.text.value = ""
+            ui.notify("This job will start as a session (it stays open until you close it): "
+                      "now write its first prompt.")
+            return True
+        if command in ("/stop", "/close"):
+            ui.notify(f"{command} acts on a running job; there is none yet. Write a prompt to start one.",
+                      type="warning")
+            return True
+        return False

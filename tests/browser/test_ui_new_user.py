@@ -121,3 +121,54 @@ def test_with_the_servers_own_token_the_login_page_points_to_the_printed_url(ser
     page = new_page(server.url)
     page.goto("/login")
     expect(page.get_by_test_id("login-hint")).to_contain_text("start-up output")
+
+
+# -- 9. slash suggestions from the keyboard; /session before a job exists ------------------------
+
+
+def test_slash_suggestions_are_chosen_with_the_keyboard(server, page, steps, scripted_model) -> None:
+    from tests.browser.conftest import text_field
+    from tests.browser.ui_support import expect_status
+    from tests.support.scripted_model import text
+
+    scripted_model.add_response(text("Ready."))
+    page.set_viewport_size(DESKTOP)
+    new_project_with_job(steps, page, "keys", "hello")
+    expect_status(page, "idle")
+    field = text_field(page, "prompt")
+    field.fill("/c")
+    suggestions = page.get_by_test_id("suggestion")
+    expect(suggestions.first).to_have_attribute("aria-selected", "true")
+    assert suggestions.count() >= 2
+    field.press("ArrowDown")
+    expect(suggestions.nth(1)).to_have_attribute("aria-selected", "true")
+    second = suggestions.nth(1).inner_text().split()[0]
+    field.press("Enter")  # takes the highlighted suggestion; sends nothing
+    expect(field).to_have_value(f"{second} ")
+    expect(suggestions).to_have_count(0)
+    field.fill("/ses")
+    expect(suggestions).to_have_count(1)
+    field.press("Tab")
+    expect(field).to_have_value("/session ")
+    expect(field).to_be_focused()
+    assert len(scripted_model.requests) == 1, "choosing a suggestion sends nothing"
+
+
+def test_session_on_the_new_job_page_makes_the_job_a_session(server, page, steps, scripted_model) -> None:
+    from tests.browser.conftest import text_field
+    from tests.support.scripted_model import text
+
+    scripted_model.add_response(text("Session ready."))
+    page.set_viewport_size(DESKTOP)
+    page.goto("/")
+    steps.create_project("session-first")
+    field = text_field(page, "prompt")
+    field.fill("/session")
+    field.press("Enter")
+    expect(page.get_by_text("This job will start as a session")).to_be_visible()
+    expect(field).to_have_value("")
+    assert scripted_model.requests == [], "no job was started with the prompt '/session'"
+    field.fill("hello session")
+    field.press("Enter")
+    expect(page.get_by_test_id("mode-session")).to_be_visible()
+    expect(page.get_by_test_id("user-message")).to_contain_text("hello session")
