@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import threading
 import warnings
 from pathlib import Path
 from typing import Any
@@ -41,11 +42,14 @@ from core.jobs.warm_pool import WarmPool
 from core.models import FINISHED, Job, JobMode, JobStatus, new_id
 from core.projects import ProjectService
 from core.settings import Settings
+from core.usage import UsageLedger
 from core.workspace.worktrees import Worktrees
 
 log = logging.getLogger(__name__)
 # In modes that never ask, questions and plans still reach people through our PreToolUse hook.
 warnings.filterwarnings("ignore", message="can_use_tool will not be invoked")
+
+USAGE_LOAD_AFTER_S = 2.0  # seconds after start: the first pages come first
 
 NO_CREDENTIALS = ("No Anthropic credentials are configured. Set ANTHROPIC_API_KEY (or CLAUDE_CODE_OAUTH_TOKEN "
                   "for a subscription login) in the environment or in the .env file next to main.py, "
@@ -71,6 +75,7 @@ class JobManager(JobRecords):
                                    room=lambda: self.liveness.spare_room())
         self.liveness = Liveness(self, settings, self.approvals, self.runner)
         self.checkpoints = PartialCheckpoints(self)
+        self.usage = UsageLedger(settings.state_dir / "usage", self)  # spec N1: each turn's cost and tokens
         self.isolation = JobIsolation(self, Worktrees(settings.state_dir))
         self.conversations = Conversations(self, self.isolation.directory)
         self.reports = SessionReports(self)
@@ -84,6 +89,10 @@ class JobManager(JobRecords):
 
     def start_background(self) -> None:
         self.liveness.start()
+        # The usage summary is read before anyone asks for it, after the first pages, off the loop.
+        loading = threading.Timer(USAGE_LOAD_AFTER_S, self.usage.load)
+        loading.daemon = True
+        loading.start()
 
     async def shutdown(self) -> None:
         self.liveness.stop()

@@ -13,6 +13,7 @@ from core.jobs.live_session import CRON_TOOLS, LiveSession, ResumeSpec
 from core.jobs.liveness import HIBERNATE
 from core.jobs.prompts import Prompt
 from core.models import Job, JobMode, JobStatus, now
+from core.usage import TurnUsage
 
 if TYPE_CHECKING:
     from core.jobs.manager import JobManager
@@ -101,6 +102,8 @@ class SessionReports:
         job.input_tokens += int(usage.get("input_tokens") or 0)
         job.output_tokens += int(usage.get("output_tokens") or 0)
         job.turns += 1
+        self.jobs.usage.record(TurnUsage.from_result(job.id, job.project_id, cost, result.usage,
+                                                     getattr(result, "model_usage", None), job.model))
         if session.closing:
             self.jobs.save(job)
             return

@@ -170,6 +170,7 @@ class Response:
     stop_reason: str | None = None  # default: "tool_use" if any tool_use block else "end_turn"
     delay_before_first_byte: float = 0.0
     hang: bool = False  # send nothing until the client goes away, release() or stop()
+    usage: dict[str, int] | None = None  # the tokens to report (default: estimated from the request and reply)
 
     def __post_init__(self) -> None:
         if self.stop_reason is None:
@@ -446,6 +447,9 @@ class _Handler(BaseHTTPRequestHandler):
             "output_tokens": output_tokens,
             "service_tier": "standard",
         }
+        if item.usage:
+            usage.update(item.usage)
+            output_tokens = usage["output_tokens"]
         if not body.get("stream"):
             self._send_json(
                 200,

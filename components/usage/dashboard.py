@@ -1,0 +1,127 @@
+"""The usage dashboard (spec N1): cost and tokens per day, project and model, the most expensive jobs, for a
+period and optionally one project; the same figures as `GET /api/usage`, and its CSV."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date, timedelta
+from typing import Any
+
+from nicegui import ui
+
+from components.common.format import cost
+from core.services import Services
+from core.usage import UsageReport
+
+PERIODS = {7: "7 days", 30: "30 days", 90: "90 days", 365: "Year"}
+TOKEN_SERIES = (("input_tokens", "Input"), ("output_tokens", "Output"), ("cache_read_tokens", "Cache read"),
+                ("cache_write_tokens", "Cache write"))
+ALL = ""
+
+
+def tokens(count: float) -> str:
+    count = int(count)
+    for size, unit in ((1_000_000_000, "B"), (1_000_000, "M"), (1_000, "k")):
+        if count >= size:
+            return f"{count / size:.1f}{unit}".replace(".0", "")
+    return str(count)
+
+
+def _chart(options: dict[str, Any], testid: str) -> ui.echart:
+    base = {"backgroundColor": "transparent", "textStyle": {"color": "#ccc"}, "tooltip": {"trigger": "axis"},
+            "grid": {"left": 56, "right": 16, "top": 36, "bottom": 28}}
+    return ui.echart({**base, **options}).classes("w-full h-64").props(f"data-testid={testid}")
+
+
+class UsageDashboard:
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self.report: UsageReport | None = None
+        projects = {ALL: "All projects"} | {p.id: p.name for p in services.projects.list(include_archived=True)}
+        with ui.row().classes("w-full items-center gap-3 wrap"):
+            self.period = ui.toggle(PERIODS, value=30, on_change=self.refresh).props("dense no-caps") \
+                .props("data-testid=usage-period")
+            self.project = ui.select(projects, value=ALL, on_change=self.refresh, label="Project").props(
+                "dense outlined options-dense data-testid=usage-project").classes("min-w-[12rem]")
+            ui.space()
+            ui.button("CSV", icon="download", on_click=self.download).props(
+                "flat no-caps data-testid=usage-csv").tooltip("Download the period's usage as CSV")
+        self.summary = ui.row().classes("w-full gap-3 wrap").props("data-testid=usage-totals")
+        self.empty = ui.label("No usage in this period.").classes("ccs-muted").props("data-testid=usage-empty")
+        with ui.column().classes("w-full gap-2") as self.charts:
+            self.cost_chart = _chart({"title": {"text": "Cost per day (USD)", "textStyle": {"fontSize": 13}},
+                                      "xAxis": {"type": "category", "data": []}, "yAxis": {"type": "value"},
+                                      "series": [{"type": "bar", "name": "Cost", "data": []}]}, "usage-cost-chart")
+            self.token_chart = _chart({"title": {"text": "Tokens per day", "textStyle": {"fontSize": 13}},
+                                       "legend": {"top": 0, "right": 0, "textStyle": {"color": "#ccc"}},
+                                       "xAxis": {"type": "category", "data": []}, "yAxis": {"type": "value"},
+                                       "series": [{"type": "bar", "stack": "tokens", "name": label, "data": []}
+                                                  for _, label in TOKEN_SERIES]}, "usage-token-chart")
+            with ui.row().classes("w-full gap-3 no-wrap max-md:flex-col"):
+                self.project_chart = _chart({"title": {"text": "Cost per project", "textStyle": {"fontSize": 13}},
+                                             "tooltip": {"trigger": "item"},
+                                             "series": [{"type": "pie", "radius": ["35%", "65%"], "data": []}]},
+                                            "usage-project-chart")
+                self.model_chart = _chart({"title": {"text": "Cost per model", "textStyle": {"fontSize": 13}},
+                                           "tooltip": {"trigger": "item"},
+                                           "series": [{"type": "pie", "radius": ["35%", "65%"], "data": []}]},
+                                          "usage-model-chart")
+        ui.label("Most expensive jobs").classes("text-subtitle1 q-mt-md")
+        self.jobs = ui.column().classes("w-full gap-0").props("data-testid=usage-jobs")
+        ui.timer(0, self.refresh, once=True)
+
+    def _period(self) -> tuple[date, date]:
+        end = date.today()
+        return end - timedelta(days=int(self.period.value or 30) - 1), end
+
+    async def refresh(self) -> None:
+        start, end = self._period()
+        project_id = self.project.value or None
+        self.report = await asyncio.to_thread(self.services.jobs.usage.report, start, end, project_id)
+        self._show(self.report)
+
+    def _show(self, report: UsageReport) -> None:
+        totals = report.totals
+        self.summary.clear()
+        with self.summary:
+            for label, value, testid in (("Cost", cost(totals["cost_usd"]), "usage-total-cost"),
+                                         ("Turns", f"{totals['turns']:,}", "usage-total-turns"),
+                                         *((name, tokens(totals[key]), f"usage-total-{key}")
+                                           for key, name in TOKEN_SERIES)):
+                with ui.card().classes("px-4 py-2 gap-0 min-w-[7rem]").props("flat bordered"):
+                    ui.label(label).classes("text-caption ccs-muted")
+                    ui.label(value).classes("text-h6").props(f"data-testid={testid}")
+        has_data = totals["turns"] > 0 or totals["cost_usd"] > 0
+        self.empty.set_visibility(not has_data)
+        self.charts.set_visibility(has_data)
+        days = [row["day"][5:] for row in report.by_day]  # MM-DD: the year is in the period
+        self.cost_chart.options["xAxis"]["data"] = days
+        self.cost_chart.options["series"][0]["data"] = [round(row["cost_usd"], 4) for row in report.by_day]
+        self.token_chart.options["xAxis"]["data"] = days
+        for series, (key, _) in zip(self.token_chart.options["series"], TOKEN_SERIES, strict=True):
+            series["data"] = [row[key] for row in report.by_day]
+        self.project_chart.options["series"][0]["data"] = [
+            {"name": row["project_name"], "value": round(row["cost_usd"], 4)} for row in report.by_project]
+        self.model_chart.options["series"][0]["data"] = [
+            {"name": row["model"], "value": round(row["cost_usd"], 4)} for row in report.by_model]
+        for chart in (self.cost_chart, self.token_chart, self.project_chart, self.model_chart):
+            chart.update()
+        self._show_jobs(report)
+
+    def _show_jobs(self, report: UsageReport) -> None:
+        self.jobs.clear()
+        with self.jobs:
+            if not report.top_jobs:
+                ui.label("No jobs used anything in this period.").classes("ccs-muted")
+            for row in report.top_jobs:
+                with ui.row().classes("w-full items-center gap-3 no-wrap py-1").props("data-testid=usage-job"):
+                    ui.link(row["job_name"], f"/job/{row['job_id']}").classes("grow truncate min-w-0")
+                    ui.label(f"{row['turns']:,} turns").classes("ccs-muted text-xs whitespace-nowrap max-sm:hidden")
+                    ui.label(f"{tokens(row['input_tokens'] + row['output_tokens'])} tokens").classes(
+                        "ccs-muted text-xs whitespace-nowrap")
+                    ui.label(cost(row["cost_usd"])).classes("whitespace-nowrap").props("data-testid=usage-job-cost")
+
+    async def download(self) -> None:
+        start, end = self._period()
+        text = await asyncio.to_thread(self.services.jobs.usage.csv, start, end, self.project.value or None)
+        ui.download(text.encode(), f"usage-{start.isoformat()}-{end.isoformat()}.csv", "text/csv")
