@@ -5,6 +5,7 @@ from __future__ import annotations
 from nicegui import ui
 
 from components.chat import ApprovalCard
+from components.chat.view import working_folder
 from components.common.format import age
 from components.common.live_refresh import refresh_on_notices
 from core.services import Services
@@ -38,7 +39,8 @@ def register(services: Services) -> None:
                         with ui.column().classes("w-full gap-1").props("data-testid=approval-entry"):
                             ui.link(f"{project.name} · {job.name} · {age(approval.created_at)}",
                                     f"/job/{job.id}").classes("text-caption")
-                            ApprovalCard(approval.to_dict(), services.jobs.approvals)
+                            ApprovalCard(approval.to_dict(), services.jobs.approvals,
+                                         root=working_folder(services.jobs, job))
 
             render()
             refresh_on_notices(services.hub, render, lambda n: n.get("kind") == "approvals")

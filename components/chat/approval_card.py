@@ -17,6 +17,7 @@ from components.chat.fmt import tag
 from components.chat.style import ensure_style
 from components.chat.tools import renderer_for
 from components.chat.tools.ask import questions
+from components.chat.tools.paths import shown_against
 from components.common.markdown import Markdown
 from core.errors import NotFound, UserError
 from core.jobs.approvals import PERMISSION, PLAN, QUESTION, ApprovalBroker
@@ -42,8 +43,9 @@ def outcome_text(kind: str, outcome: dict[str, Any]) -> tuple[str, str]:
 
 class ApprovalCard:
     def __init__(self, approval: dict[str, Any], broker: ApprovalBroker, *, pending: bool = True,
-                 context: str | None = None) -> None:
-        """`context` is an optional line above the title (the approvals list names the project and job)."""
+                 context: str | None = None, root: str | None = None) -> None:
+        """`context` is an optional line above the title (the approvals list names the project and job);
+        `root` the job's working folder, which paths are shown relative to (as in the tool card above)."""
         ensure_style()
         self.approval = approval
         self.id: str = approval["id"]
@@ -62,7 +64,8 @@ class ApprovalCard:
             if self.kind == PLAN:
                 Markdown(str(tool_input.get("plan") or "(empty plan)")).classes("ccs-md w-full")
             elif self.kind == PERMISSION:
-                self._describe_tool(str(approval.get("tool_name", "")), tool_input)
+                with shown_against(root):
+                    self._describe_tool(str(approval.get("tool_name", "")), tool_input)
             with ui.column().classes("w-full gap-2") as self._actions:
                 if pending:
                     self._build_actions(tool_input)

@@ -18,6 +18,7 @@ from components.chat.lane import Lane
 from components.chat.output import output
 from components.chat.tools import renderer_for
 from components.chat.tools.base import plain_result
+from components.chat.tools.paths import shown_against
 from components.common.markdown import Markdown
 
 log = logging.getLogger(__name__)
@@ -25,7 +26,9 @@ RAW_JSON_CHARS = 200_000
 
 
 class ToolCard:
-    def __init__(self, block: dict[str, Any], *, expand_nested: bool = False) -> None:
+    def __init__(self, block: dict[str, Any], *, expand_nested: bool = False, root: str | None = None) -> None:
+        """`root`: the job's working folder, which paths are shown relative to."""
+        self.root = root
         self.id: str = block.get("id", "")
         self.name: str = block.get("name", "tool")
         self.input: dict[str, Any] = block.get("input") if isinstance(block.get("input"), dict) else {}
@@ -53,7 +56,8 @@ class ToolCard:
     def _safe(self, render: Any, default: Any) -> Any:
         """A renderer that trips over odd input must not take the transcript down with it."""
         try:
-            return render(self.input)
+            with shown_against(self.root):
+                return render(self.input)
         except Exception:
             log.exception("rendering %s input failed", self.name)
             return default
@@ -77,7 +81,8 @@ class ToolCard:
                 output(text, title=f"{self.name} error", classes="ccs-result-error")
                 return
             try:
-                self.renderer.result(self.input, text)
+                with shown_against(self.root):
+                    self.renderer.result(self.input, text)
             except Exception:
                 log.exception("rendering %s result failed", self.name)
                 plain_result(self.input, text)

@@ -76,6 +76,14 @@ class _Root(ui.column):
         super()._handle_delete()
 
 
+def working_folder(jobs: Any, job: Any) -> str | None:
+    """The folder a job works in (its worktree when isolated): paths in its cards are shown relative to it."""
+    try:
+        return str(jobs.isolation.directory(job))
+    except Exception:  # a project gone from disk or the records: paths are then shown as they are
+        return None
+
+
 class ChatView:
     def __init__(self, services: Any, job_id: str, *, on_fork: Callable[[int], Any] | None = None,
                  on_edit: Callable[[int, str], Any] | None = None, initial_events: int = INITIAL_EVENTS,
@@ -109,6 +117,7 @@ class ChatView:
         self._unsubscribe: Callable[[], None] = lambda: None
         self._unsubscribe_notices: Callable[[], None] = lambda: None
         job = self.jobs.get(job_id)
+        self._root = working_folder(self.jobs, job)
 
         self._closed = False
         with _Root(self.close).classes("w-full gap-2") as self.root:
@@ -244,7 +253,7 @@ class ChatView:
             lane.thinking = thinking
         elif block_type in ("tool_use", "server_tool_use"):
             with lane.slot():
-                card = ToolCard(block, expand_nested=live)
+                card = ToolCard(block, expand_nested=live, root=self._root)
             self._cards[card.id] = card
             if card.id in self._results:  # shown further down already, as an orphan
                 card.set_result(self._results[card.id])
@@ -309,7 +318,7 @@ class ChatView:
             return
         pending = any(a.id == approval["id"] for a in self.jobs.approvals.pending(self.job_id))
         with lane.slot():
-            card = ApprovalCard(approval, self.jobs.approvals, pending=pending)
+            card = ApprovalCard(approval, self.jobs.approvals, pending=pending, root=self._root)
         self._approvals[card.id] = card
         if card.id in self._resolutions:
             card.resolve(self._resolutions[card.id])
@@ -388,7 +397,8 @@ class ChatView:
         for approval in self.jobs.approvals.pending(self.job_id):
             if approval.id not in self._approvals:
                 with self._lane.slot():
-                    self._approvals[approval.id] = ApprovalCard(approval.to_dict(), self.jobs.approvals)
+                    self._approvals[approval.id] = ApprovalCard(approval.to_dict(), self.jobs.approvals,
+                                                                root=self._root)
 
     def _drop_stale_queued(self) -> None:
         """Queued prompts still unsent when the job stops running were dropped (Stop clears the queue)."""

@@ -181,3 +181,59 @@ async def test_an_api_error_shows_once_and_the_footer_says_what_failed(user: Use
     await user.should_see("Turn failed: the API answered with an error")
     count, texts = await shown()
     assert count == 1, texts
+
+
+# -- 6. paths and line numbers in tool and approval cards ---------------------------------------
+
+
+async def test_permission_cards_show_project_paths_and_edits_the_files_line_numbers(user: User, services: Services,
+                                                                                   project) -> None:
+    from components.chat import ChatView
+    from core import events as ev
+    from core.jobs.approvals import PERMISSION
+
+    folder = services.projects.directory(project.id)
+    (folder / "src").mkdir()
+    source = folder / "src" / "app.py"
+    source.write_text("".join(f"line {n}\n" for n in range(1, 31)))
+    edit = {"file_path": str(source), "old_string": "line 20\nline 21\n", "new_string": "line 20\nLINE 21\n"}
+    job = add_job(services, project)
+    services.jobs.emit(job, ev.make(ev.ASSISTANT, block={"type": "tool_use", "id": "e1", "name": "Edit",
+                                                          "input": edit},
+                                    message_id="m", uuid=new_id(), parent_tool_use_id=None, model="x", error=None))
+    asked = asyncio.create_task(services.jobs.approvals.request(job.id, PERMISSION, "Edit", edit, "e1"))
+
+    @ui.page("/chat-paths/{job_id}")
+    def chat(job_id: str) -> None:
+        ChatView(services, job_id)
+
+    await user.open(f"/chat-paths/{job.id}")
+    await user.should_see(marker="approval-card")
+
+    def texts(marker: str) -> str:
+        return " ".join(str(v) for e in user.find(marker=marker).elements for d in e.descendants(include_self=True)
+                        for v in (getattr(d, "text", None), getattr(d, "content", None)) if v)
+
+    card, permission = texts("tool-card"), texts("approval-card")
+    for shown in (card, permission):
+        assert "src/app.py" in shown
+        assert str(folder) not in shown, shown
+        assert "@@ -20,2 +20,2 @@" in shown, shown  # the file's lines 20-21, not the snippet's 1-2
+    services.jobs.approvals.answer(services.jobs.approvals.pending(job.id)[0].id, "deny")
+    await asked
+
+
+def test_an_edit_already_made_or_of_an_unreadable_file_still_gets_a_diff(tmp_path) -> None:
+    from components.chat.tools.edit import edit_diff
+    from components.chat.tools.paths import shown_against
+
+    source = tmp_path / "a.py"
+    source.write_text("".join(f"line {n}\n" for n in range(1, 11)))
+    done = {"file_path": str(source), "old_string": "old 5\n", "new_string": "line 5\n"}  # the edit is in the file
+    with shown_against(tmp_path):
+        assert "@@ -5 +5 @@" in edit_diff(done) and "a/a.py" in edit_diff(done)
+    gone = {"file_path": str(tmp_path / "missing.py"), "old_string": "a\n", "new_string": "b\n"}
+    assert "@@ -1 +1 @@" in edit_diff(gone)  # the snippet's own numbers
+    outside = {"file_path": "/etc/elsewhere.py", "old_string": "a\n", "new_string": "b\n"}
+    with shown_against(tmp_path):
+        assert "a/etc/elsewhere.py" in edit_diff(outside)

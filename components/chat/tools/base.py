@@ -15,6 +15,7 @@ from nicegui import ui
 
 from components.chat import fmt
 from components.chat.output import output
+from components.chat.tools.paths import shown_path
 
 Input = dict[str, Any]
 
@@ -39,7 +40,9 @@ def caption_result(_input: Input, text: str) -> None:
 def first_value_summary(tool_input: Input) -> str:
     for key in ("description", "command", "file_path", "path", "pattern", "query", "url", "prompt", "cron"):
         if tool_input.get(key):
-            return fmt.one_line(tool_input[key])
+            value = tool_input[key]
+            return fmt.one_line(shown_path(value) if key in ("file_path", "path") and isinstance(value, str)
+                                else value)
     return fmt.one_line(json.dumps(tool_input, ensure_ascii=False), 100) if tool_input else ""
 
 

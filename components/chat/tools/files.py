@@ -7,13 +7,14 @@ from nicegui import ui
 from components.chat import fmt
 from components.chat.output import output
 from components.chat.tools.base import Input, ToolRenderer, caption_result
+from components.chat.tools.paths import shown_path
 from core.workspace.files.languages import guess_language
 
 READ_PREVIEW_LINES = 6  # the model read it; people rarely need more than a glimpse inline
 
 
 def _path(tool_input: Input) -> str:
-    return str(tool_input.get("file_path") or tool_input.get("notebook_path") or "")
+    return shown_path(str(tool_input.get("file_path") or tool_input.get("notebook_path") or ""))
 
 
 def _size_line(text: str) -> str:

@@ -6,6 +6,7 @@ from nicegui import ui
 
 from components.chat.output import output
 from components.chat.tools.base import Input, ToolRenderer
+from components.chat.tools.paths import shown_path
 
 _GREP_FLAGS = (("-i", "case-insensitive"), ("-n", "line numbers"), ("multiline", "multiline"))
 
@@ -13,7 +14,7 @@ _GREP_FLAGS = (("-i", "case-insensitive"), ("-n", "line numbers"), ("multiline",
 def _where(tool_input: Input) -> str:
     parts = []
     if tool_input.get("path"):
-        parts.append(f"in {tool_input['path']}")
+        parts.append(f"in {shown_path(str(tool_input['path']))}")
     if tool_input.get("glob"):
         parts.append(f"files {tool_input['glob']}")
     if tool_input.get("type"):
