@@ -27,9 +27,20 @@ def tokens(count: float) -> str:
     return str(count)
 
 
-def _chart(options: dict[str, Any], testid: str) -> ui.echart:
-    base = {"backgroundColor": "transparent", "textStyle": {"color": "#ccc"}, "tooltip": {"trigger": "axis"},
-            "grid": {"left": 56, "right": 16, "top": 36, "bottom": 28}}
+MUTED, LINES = "#9e9e9e", "rgba(127, 127, 127, 0.25)"  # readable on the dark and the light theme
+
+
+def _chart(title: str, options: dict[str, Any], testid: str) -> ui.echart:
+    axis = {"axisLabel": {"color": MUTED}, "splitLine": {"lineStyle": {"color": LINES}},
+            "axisLine": {"lineStyle": {"color": LINES}}}
+    base: dict[str, Any] = {
+        "animation": False,  # a bar growing from zero reads as zero in a glance (and in a screenshot)
+        "backgroundColor": "transparent", "textStyle": {"color": MUTED},
+        "title": {"text": title, "left": 0, "textStyle": {"fontSize": 13, "fontWeight": "normal", "color": MUTED}},
+        "tooltip": {"trigger": "axis"}, "grid": {"left": 64, "right": 12, "top": 40, "bottom": 56},
+        "legend": {"bottom": 0, "textStyle": {"color": MUTED}}}
+    if "xAxis" in options:
+        options = {**options, "xAxis": {**axis, **options["xAxis"]}, "yAxis": {**axis, **options["yAxis"]}}
     return ui.echart({**base, **options}).classes("w-full h-64").props(f"data-testid={testid}")
 
 
@@ -49,23 +60,21 @@ class UsageDashboard:
         self.summary = ui.row().classes("w-full gap-3 wrap").props("data-testid=usage-totals")
         self.empty = ui.label("No usage in this period.").classes("ccs-muted").props("data-testid=usage-empty")
         with ui.column().classes("w-full gap-2") as self.charts:
-            self.cost_chart = _chart({"title": {"text": "Cost per day (USD)", "textStyle": {"fontSize": 13}},
-                                      "xAxis": {"type": "category", "data": []}, "yAxis": {"type": "value"},
-                                      "series": [{"type": "bar", "name": "Cost", "data": []}]}, "usage-cost-chart")
-            self.token_chart = _chart({"title": {"text": "Tokens per day", "textStyle": {"fontSize": 13}},
-                                       "legend": {"top": 0, "right": 0, "textStyle": {"color": "#ccc"}},
-                                       "xAxis": {"type": "category", "data": []}, "yAxis": {"type": "value"},
-                                       "series": [{"type": "bar", "stack": "tokens", "name": label, "data": []}
-                                                  for _, label in TOKEN_SERIES]}, "usage-token-chart")
+            self.cost_chart = _chart("Cost per day (USD)", {
+                "xAxis": {"type": "category", "data": []}, "yAxis": {"type": "value"}, "legend": {"show": False},
+                "grid": {"left": 64, "right": 12, "top": 40, "bottom": 28},
+                "series": [{"type": "bar", "name": "Cost", "data": []}]}, "usage-cost-chart")
+            self.token_chart = _chart("Tokens per day", {
+                "xAxis": {"type": "category", "data": []}, "yAxis": {"type": "value"},
+                "series": [{"type": "bar", "stack": "tokens", "name": label, "data": []}
+                           for _, label in TOKEN_SERIES]}, "usage-token-chart")
             with ui.row().classes("w-full gap-3 no-wrap max-md:flex-col"):
-                self.project_chart = _chart({"title": {"text": "Cost per project", "textStyle": {"fontSize": 13}},
-                                             "tooltip": {"trigger": "item"},
-                                             "series": [{"type": "pie", "radius": ["35%", "65%"], "data": []}]},
-                                            "usage-project-chart")
-                self.model_chart = _chart({"title": {"text": "Cost per model", "textStyle": {"fontSize": 13}},
-                                           "tooltip": {"trigger": "item"},
-                                           "series": [{"type": "pie", "radius": ["35%", "65%"], "data": []}]},
-                                          "usage-model-chart")
+                self.project_chart, self.model_chart = (
+                    _chart(title, {"tooltip": {"trigger": "item"}, "legend": {"show": False},
+                                   "series": [{"type": "pie", "radius": ["35%", "62%"], "top": 24, "data": [],
+                                               "label": {"color": MUTED}}]}, testid)
+                    for title, testid in (("Cost per project", "usage-project-chart"),
+                                          ("Cost per model", "usage-model-chart")))
         ui.label("Most expensive jobs").classes("text-subtitle1 q-mt-md")
         self.jobs = ui.column().classes("w-full gap-0").props("data-testid=usage-jobs")
         ui.timer(0, self.refresh, once=True)
