@@ -11,6 +11,7 @@ from core.hub import Hub
 from core.jobs.importer import SessionImporter
 from core.jobs.manager import JobManager
 from core.jobs.search import JobSearch
+from core.notify.push import PushNotifier
 from core.projects import ProjectService
 from core.security.redact import Redactor
 from core.settings import Settings
@@ -39,6 +40,7 @@ class Services:
     importer: SessionImporter = field(init=False)
     workspaces: Workspaces = field(init=False)
     reviews: JobReviews = field(init=False)  # isolated jobs' changes, accepted hunks and merges (spec L2)
+    push: PushNotifier = field(init=False)  # Web Push to people's devices (spec M2)
 
     def __post_init__(self) -> None:
         # One of each, for the server's life: they keep incremental state about every job or project.
@@ -47,6 +49,7 @@ class Services:
         self.workspaces = Workspaces(self)
         self.jobs.isolation.git_at = self.workspaces.git_at  # one lock per repository for every writer
         self.reviews = JobReviews(self)
+        self.push = PushNotifier(self.settings.state_dir, self.hub, self.jobs)
 
     @classmethod
     def create(cls, settings: Settings) -> Services:
@@ -67,6 +70,7 @@ class Services:
     def start(self) -> None:
         """Background work that needs a running event loop."""
         self.jobs.start_background()
+        self.push.start()
         threading.Thread(target=self.search.build, name="search-index", daemon=True).start()
         # The SDK is not imported for the first pages (core/sdk.py): import it once they are served, off the loop.
         preload = threading.Timer(SDK_PRELOAD_AFTER_S, sdk.preload)
@@ -94,6 +98,7 @@ class Services:
         return complete
 
     async def shutdown(self) -> None:
+        await self.push.shutdown()
         await self.terminals.close_all()
         self.workspaces.close_all()
         await self.jobs.shutdown()

@@ -1,0 +1,1 @@
+"""Reaching people away from the page: Web Push (spec M2)."""
