@@ -13,6 +13,7 @@ from components.shell.approvals_badge import ApprovalsBadge
 from components.shell.credentials_banner import credentials_banner
 from components.shell.notifier import Notifier
 from components.shell.palette import Palette
+from components.shell.pwa import install_app_shell
 from components.shell.sidebar import ProjectSidebar
 from core.errors import UserError
 from core.services import Services
@@ -77,6 +78,7 @@ def frame(services: Services, *, project_id: str | None = None, job_id: str | No
           title: str = "Claude Code Server", show_list_on_phone: bool = False) -> Iterator[None]:
     """Yields inside the detail panel; the sidebar and (with a project) the job list surround it."""
     ui.add_head_html(_CSS)
+    install_app_shell()
     dark = ui.dark_mode(app.storage.user.get("dark", True))
     ui.page_title(title)
     with ui.header().classes("items-center no-wrap gap-3 py-2 px-4"):  # one row, also on a phone
@@ -92,6 +94,9 @@ def frame(services: Services, *, project_id: str | None = None, job_id: str | No
         ApprovalsBadge(services)
         Palette(services).button()
         Notifier(services).button()
+        ui.button(icon="settings", on_click=lambda: ui.navigate.to("/settings/notifications")).props(
+            "flat round color=white aria-label='Notification settings' data-testid=settings").tooltip(
+            "Notification settings")
 
         def toggle_theme() -> None:
             dark.value = not dark.value

@@ -4,7 +4,7 @@ An ASGI middleware on the whole app, outside every route, so nothing added
 later can forget it. In order: the Host must be a known name (DNS rebinding);
 an Origin, when the browser sends one, must be this server (cross-site
 websocket hijacking, cross-site forms); then, with authentication on, a valid
-session cookie or a bearer token, except for /login and /logout.
+session cookie or a bearer token, except for /login, /logout and the app shell's static files.
 
 Every request made with a session cookie ends when that session logs out,
 whatever it asked for: the receive channel reports a disconnect and a
@@ -24,7 +24,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from core.security.auth import Authenticator
 from core.security.hosts import HostPolicy
 
-PUBLIC_PATHS = {"/login", "/logout"}
+# The installable app's shell (spec M1): what a browser fetches without a session to install the app, keep its
+# service worker up to date and say "cannot be reached" when the server is down. Static files, no data.
+APP_SHELL_PATHS = ("/manifest.webmanifest", "/sw.js", "/offline.html", "/icons/icon-192.png", "/icons/icon-512.png")
+PUBLIC_PATHS = {"/login", "/logout", *APP_SHELL_PATHS}
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 AUTH_SCOPE_KEY = "ccs_auth"  # the login page finds the authenticator of the request here
 USER_SCOPE_KEY = "ccs_user"  # the account a request was authenticated as
