@@ -125,3 +125,35 @@ async def test_the_vapid_keys_are_made_once_and_kept_private(services_factory):
     kept = first.settings.state_dir / "push_vapid.json"
     assert stat.S_IMODE(kept.stat().st_mode) == 0o600
     assert services_factory().push.keys.public_key == key  # a restart keeps them: subscriptions stay valid
+
+
+async def test_a_plan_is_pushed_with_approve_and_a_question_opens_its_job(services, project, scripted_model):
+    plan = "# Tidy the docs\n1. Fix the links"
+    question = {"questions": [{"question": "Which colour?", "header": "Colour", "multiSelect": False,
+                               "options": [{"label": "Red", "description": ""}, {"label": "Blue", "description": ""}]}]}
+    scripted_model.add_response(tool_use("ExitPlanMode", {"plan": plan}))
+    scripted_model.add_response(tool_use("AskUserQuestion", question))
+    scripted_model.add_response(text("Going ahead."))
+    browser = BrowserKeys()
+    with PushEndpoint() as endpoint:
+        async with api_server(services) as server, \
+                httpx.AsyncClient(base_url=server.base, headers=server.headers, timeout=TIMEOUT) as api:
+            await api.post("/push/subscriptions", json=browser.subscription(endpoint.url))
+            job = services.jobs.submit(project.id, "plan something", permission_mode="plan")
+            pushed, _ = await _pushed(endpoint, browser)
+            assert (pushed["kind"], pushed["title"]) == ("plan", "Claude has a plan for you to approve")
+            assert pushed["body"] == f"{job.name}: Tidy the docs"
+            assert pushed["actions"] == [{"action": "approve", "title": "Approve", "behavior": "allow"}]
+            auth = Authenticator.from_settings(services.settings)
+            cookie = {"Cookie": f"{auth.cookie_name}={auth.new_session('owner')}",
+                      "Origin": server.base.removesuffix("/api")}
+            async with httpx.AsyncClient(timeout=TIMEOUT) as worker:
+                approved = await worker.post(f"{server.base}/approvals/{pushed['approval_id']}",
+                                             json={"behavior": "allow"}, headers=cookie)
+            assert approved.status_code == 200 and approved.json()["allow"], approved.text
+
+            asked, _ = await _pushed(endpoint, browser)
+            assert (asked["kind"], asked["title"], asked["actions"]) == ("question", "Claude has a question", [])
+            assert asked["body"] == f"{job.name}: Which colour?" and asked["url"] == f"job/{job.id}"
+            services.jobs.approvals.answer(asked["approval_id"], "allow", answers={"Which colour?": "Blue"})
+            await wait_status(services.jobs, job.id, "idle")
