@@ -144,13 +144,26 @@ def describe_status(event: dict[str, Any], shown_error: str | None = None) -> tu
     return text, "info"
 
 
+def fork_notice(parent_name: str | None, parent_id: str | None) -> None:
+    """Where a forked job's copied conversation came from: the parent job by name, a link to it."""
+    with ui.row().classes("items-center no-wrap gap-2 ccs-muted") as row:
+        tag(row, "fork-notice")
+        ui.icon("call_split", size="xs")
+        if parent_id:
+            ui.label("Forked from")
+            tag(ui.link(parent_name or "its parent job", f"/job/{parent_id}"), "fork-parent")
+            ui.label("— the conversation above is copied from it.")
+        else:
+            ui.label("Forked from a job that no longer exists — the conversation above is copied from it.")
+
+
 def describe_system(event: dict[str, Any]) -> str | None:
     subtype = event.get("subtype")
     data = event.get("data") or {}
     if subtype == "init":
         return f"Session {str(event.get('session_id') or '')[:8]} · model {event.get('model') or 'default'}"
     if subtype == "forked":
-        return f"Forked from job {event.get('parent_job_id')} at event {event.get('parent_seq')}"
+        return "Forked from another job"
     if subtype == "compact_boundary":
         return "Conversation compacted"
     if subtype == "api_retry":

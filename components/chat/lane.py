@@ -23,6 +23,10 @@ class Lane:
         self.thinking: Any = None  # the thinking item a next thinking block merges into
         self.last_init: tuple[Any, Any] | None = None
         self.last_error: str | None = None  # a job failure is reported twice (status and error events)
+        # Whether the turn that ended last was followed by no prompt yet (None: not known in this lane), and the
+        # background agent that finished last: a turn that starts with no prompt is its result (or a cron task).
+        self.after_turn: bool | None = None
+        self.finished_agent: str | None = None
 
     def slot(self, *, new_turn: bool = False) -> ui.column:
         """The container for one new item; entering it breaks any run of thinking blocks."""

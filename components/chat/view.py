@@ -214,6 +214,8 @@ class ChatView:
     def _render(self, event: dict[str, Any], lane: Lane, *, live: bool) -> None:
         kind = event.get("kind")
         parent = event.get("parent_tool_use_id")
+        if not parent:
+            self._note_turns(event, lane)
         target = self._lane_for(parent, lane) if parent else lane
         if kind == ev.ASSISTANT:
             self._render_block(event, target, live=live, parent=parent)
@@ -337,6 +339,11 @@ class ChatView:
             with lane.slot():
                 items.rewind_notice(event)
             return
+        elif kind == ev.SYSTEM and event.get("subtype") == "forked":
+            parent = self.jobs.jobs.get(str(event.get("parent_job_id") or ""))
+            with lane.slot():
+                items.fork_notice(parent.name if parent else None, parent.id if parent else None)
+            return
         elif kind == ev.SYSTEM:
             described = self._describe_system(event, lane)
         else:
@@ -346,6 +353,26 @@ class ChatView:
         if described is not None:
             with lane.slot():
                 items.notice(*described)
+
+    def _note_turns(self, event: dict[str, Any], lane: Lane) -> None:
+        """A turn nobody sent (a background agent finished, a scheduled task fired) says where it came from."""
+        kind = event.get("kind")
+        if kind == ev.RESULT:
+            lane.after_turn = True
+        elif kind == ev.USER and not event.get("echoed"):
+            lane.after_turn = False
+        elif kind == ev.TASK and event.get("subtype") == "task_notification" and event.get("status") == "completed":
+            card = self._cards.get(event.get("tool_use_id") or "")
+            lane.finished_agent = (card.input.get("description") if card is not None else None) or "a subagent"
+        elif kind == ev.STATUS and event.get("status") == "running" and lane.after_turn:
+            lane.after_turn = False
+            agent, lane.finished_agent = lane.finished_agent, None
+            text = (f"Background result: the subagent “{agent}” finished, and Claude replies to what it found"
+                    if agent else "A turn nobody sent: a scheduled task fired or a background agent finished")
+            with lane.slot(new_turn=True), ui.row().classes("items-center no-wrap gap-2 ccs-muted") as row:
+                tag(row, "background-turn")
+                ui.icon("smart_toy" if agent else "schedule", size="xs")
+                ui.label(text)
 
     @staticmethod
     def _describe_system(event: dict[str, Any], lane: Lane) -> tuple[str, str] | None:

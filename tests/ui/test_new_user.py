@@ -237,3 +237,74 @@ def test_an_edit_already_made_or_of_an_unreadable_file_still_gets_a_diff(tmp_pat
     outside = {"file_path": "/etc/elsewhere.py", "old_string": "a\n", "new_string": "b\n"}
     with shown_against(tmp_path):
         assert "a/etc/elsewhere.py" in edit_diff(outside)
+
+
+# -- 7. fork notes and background agents ------------------------------------------------------
+
+
+def background_agent_job() -> list[dict]:
+    """What the real CLI records for a Task run in the background, and the turn its result starts."""
+    from core import events as ev
+
+    def assistant(block: dict, parent: str | None = None) -> dict:
+        return ev.make(ev.ASSISTANT, block=block, message_id=new_id(), uuid=new_id(), parent_tool_use_id=parent,
+                       model="m", error=None)
+
+    def result(prompted: bool) -> dict:
+        return ev.make(ev.RESULT, subtype="success", is_error=False, total_cost_usd=0.01, duration_ms=50,
+                       num_turns=1, usage={}, user_message_uuids=["u"] if prompted else None)
+
+    task = {"description": "Count files", "prompt": "Count the files", "subagent_type": "general-purpose",
+            "run_in_background": True}
+    return [
+        ev.make(ev.USER, text="hello", uuid=new_id(), images=[]),
+        ev.make(ev.STATUS, status="running", previous="queued", reason=None, error=None),
+        assistant({"type": "tool_use", "id": "t1", "name": "Task", "input": task}),
+        ev.make(ev.TASK, subtype="task_started", task_id="a1", description="Count files", tool_use_id="t1"),
+        ev.make(ev.TOOL_RESULT, tool_use_id="t1", is_error=False, parent_tool_use_id=None, uuid=new_id(),
+                content="Async agent launched successfully. (This tool result is internal metadata — never quote "
+                        "it.)\nagentId: a1 (internal ID - do not mention to user.)"),
+        assistant({"type": "text", "text": "Started a subagent."}),
+        assistant({"type": "text", "text": "42 files."}, parent="t1"),
+        ev.make(ev.TASK, subtype="task_notification", task_id="a1", tool_use_id="t1", status="completed",
+                summary="42 files."),
+        result(True),
+        ev.make(ev.STATUS, status="idle", previous="running", reason=None, error=None),
+        ev.make(ev.STATUS, status="running", previous="idle", reason=None, error=None),
+        assistant({"type": "text", "text": "The subagent counted 42 files."}),
+        result(False),
+        ev.make(ev.STATUS, status="idle", previous="running", reason=None, error=None),
+    ]
+
+
+async def test_a_background_agent_is_explained_and_a_fork_names_its_parent(user: User, services: Services,
+                                                                         project) -> None:
+    from components.chat import ChatView
+    from core import events as ev
+
+    job = services.jobs.add_imported_job(
+        Job(id=new_id(), project_id=project.id, name="counting", prompt="hello", status=JobStatus.IDLE),
+        background_agent_job())
+    fork = services.jobs.add_imported_job(
+        Job(id=new_id(), project_id=project.id, name="fork", prompt="x", status=JobStatus.IDLE,
+            parent_job_id=job.id),
+        [ev.make(ev.SYSTEM, subtype="forked", parent_job_id=job.id, parent_seq=9)])
+
+    @ui.page("/chat-bg/{job_id}")
+    def chat(job_id: str) -> None:
+        ChatView(services, job_id)
+
+    await user.open(f"/chat-bg/{job.id}")
+    await user.should_see(marker="background-launch")
+    await user.should_not_see("agentId")
+    await user.should_not_see("internal metadata")
+    note = user.find(marker="background-turn").elements
+    assert len(note) == 1
+    assert any("Count files" in str(getattr(e, "text", "")) for e in next(iter(note)).descendants())
+    await user.should_see("Background result: the subagent “Count files” finished")
+
+    await user.open(f"/chat-bg/{fork.id}")
+    await user.should_see(marker="fork-notice")
+    link = next(iter(user.find(marker="fork-parent").elements))
+    assert link.text == "counting" and link.props["href"] == f"/job/{job.id}"
+    await user.should_not_see(job.id)

@@ -21,7 +21,17 @@ def _body(tool_input: Input) -> None:
             ui.label(str(tool_input["prompt"])).classes("ccs-pre")
 
 
+# The CLI's answer to a Task started in the background: instructions for the model (with an internal agent id it
+# asks never to show), not a result.
+BACKGROUND_LAUNCH = "Async agent launched"
+BACKGROUND_NOTE = ("Running in the background: Claude carries on, and replies to the subagent's result "
+                   "when it finishes (a reply of its own, further down).")
+
+
 def _result(_input: Input, text: str) -> None:
+    if text.lstrip().startswith(BACKGROUND_LAUNCH):
+        fmt.tag(ui.label(BACKGROUND_NOTE).classes("ccs-muted"), "background-launch")
+        return
     head, cut = preview(text, 30)
     Markdown(head).classes("ccs-md w-full")
     if cut:
