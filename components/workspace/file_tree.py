@@ -51,6 +51,25 @@ class FileTree:
             self._register(self.tree.props["nodes"])
             self.tree.update()
 
+    async def refresh(self) -> None:
+        """List again what is shown (the root and the open folders), keeping them open and the file marked:
+        files a job wrote since appear, deleted ones go."""
+        expanded = [p for p in (self.tree.props.get("expanded") or []) if p in self._listed]
+        children = await self._list("")
+        if children is None:
+            return
+        self._dirs.clear()
+        self._listed.clear()
+        self.tree.props["nodes"] = children
+        self._register(self.tree.props["nodes"])
+        still = []
+        for path in sorted(expanded, key=lambda p: p.count("/")):  # parents first: they register their children
+            if path in self._dirs:
+                await self._open_dir(path, update=False)
+                still.append(path)
+        self.tree.props["expanded"] = still
+        self.tree.update()
+
     async def _list(self, path: str) -> list[dict[str, Any]] | None:
         try:
             entries = await blocking(self.service.list_dir, path)
@@ -78,7 +97,7 @@ class FileTree:
         for path in set(event.value or []) - set(event.previous_value or []):
             await self._open_dir(path)
 
-    async def _open_dir(self, path: str) -> None:
+    async def _open_dir(self, path: str, update: bool = True) -> None:
         node = self._dirs.get(path)
         if node is None or path in self._listed:
             return
@@ -90,7 +109,8 @@ class FileTree:
             node["children"] = children
             self._register(node["children"])
             self._listed.add(path)
-        self.tree.update()
+        if update:
+            self.tree.update()
 
     async def _selected(self, event) -> None:
         path = event.value

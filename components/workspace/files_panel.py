@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Awaitable
 
-from nicegui import ui
+from nicegui import background_tasks, ui
 
+from components.common.live_refresh import refresh_on_notices
 from components.workspace.common import blocking, ensure_style, message_of, when_shown
 from components.workspace.file_preview import FilePreviewView
 from components.workspace.file_search_view import FileSearchView
@@ -23,6 +24,7 @@ class FilesPanel:
         self.service: FileService | None = None
         self.tree: FileTree | None = None
         self.search: FileSearchView | None = None
+        self._seen: dict[str, tuple[int, str | None]] = {}  # per job: files touched and status, as last noticed
         self.root = ui.element("div").classes("w-full")
         when_shown(self._build)
 
@@ -55,7 +57,27 @@ class FilesPanel:
                 ui.button(icon="refresh", on_click=self._reload).props(
                     "flat dense round size=sm aria-label='Reload the tree' data-testid=files-reload")
             self.tree = FileTree(self.service, lambda path: self.open(path, None))
+            # A job of the project wrote a file, or ended a turn (a shell command may have written some): the
+            # tree shows it without a reload.
+            self._seen = {job.id: (len(job.files_touched), job.status)
+                          for job in self.services.jobs.list(self.project_id)}
+            refresh_on_notices(self.services.hub, self._refresh_soon, self._files_may_have_changed, interval=1.0)
         await self.tree.load()
+
+    def _files_may_have_changed(self, notice: dict) -> bool:
+        job = notice.get("job") if notice.get("kind") == "job" else None
+        if not isinstance(job, dict) or job.get("project_id") != self.project_id:
+            return False
+        seen = self._seen.get(job["id"])
+        now = (len(job.get("files_touched") or []), job.get("status"))
+        self._seen[job["id"]] = now
+        if seen is None:  # a job started since the panel opened
+            return now[0] > 0
+        return now[0] != seen[0] or (seen[1] == "running" and now[1] != "running")
+
+    def _refresh_soon(self) -> None:
+        if self.tree is not None:
+            background_tasks.create(self.tree.refresh(), name=f"refresh files {self.project_id}")
 
     async def _reload(self) -> None:
         if self.tree:

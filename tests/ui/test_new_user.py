@@ -308,3 +308,49 @@ async def test_a_background_agent_is_explained_and_a_fork_names_its_parent(user:
     link = next(iter(user.find(marker="fork-parent").elements))
     assert link.text == "counting" and link.props["href"] == f"/job/{job.id}"
     await user.should_not_see(job.id)
+
+
+# -- 10. the Files tree follows what jobs write --------------------------------------------------
+
+
+async def test_the_files_tree_shows_a_file_a_job_just_wrote(user: User, services: Services, project) -> None:
+    from pathlib import Path
+
+    from components.workspace import FilesPanel
+
+    root = Path(project.path)
+    (root / "src").mkdir()
+    (root / "src" / "app.py").write_text("x = 1\n")
+    job = add_job(services, project)
+    panels: list[FilesPanel] = []
+
+    @ui.page("/files-live")
+    def page() -> None:
+        panels.append(FilesPanel(services, project.id, job.id))
+
+    await user.open("/files-live")
+    panel = panels[0]
+    await until(lambda: panel.tree and panel.tree.tree.props["nodes"], "the root listing")
+    panel.tree.tree.expand(["src"])
+    await panel.tree._open_dir("src")
+
+    def labels() -> list[str]:
+        nodes = panel.tree.tree.props["nodes"]
+        return [n["label"] for n in nodes] + [c["label"] for n in nodes for c in n.get("children", [])]
+
+    # What the job's Write hook reports: the file is on disk and in the job's files touched.
+    (root / "src" / "written.py").write_text("y = 2\n")
+    (root / "NOTES.md").write_text("notes\n")
+    record = services.jobs.get(job.id)
+    record.files_touched.append(str(root / "src" / "written.py"))
+    services.jobs.save(record)
+    await until(lambda: "written.py" in labels() and "NOTES.md" in labels(), "the new files in the tree")
+    assert "src" in panel.tree.tree.props["expanded"], "the open folder stays open"
+
+    # A shell command writes no hook event: the end of the turn refreshes too.
+    (root / "src" / "by_bash.txt").write_text("z\n")
+    services.jobs.set_status(services.jobs.get(job.id), JobStatus.IDLE)
+    await until(lambda: "by_bash.txt" in labels(), "the file a command wrote")
+    for client in list(Client.instances.values()):
+        if not client.is_deleted and client.page.path == "/files-live":
+            client.delete()
