@@ -11,7 +11,8 @@ from pages.layout import frame
 
 def register(services: Services) -> None:
     @ui.page("/usage")
-    def usage_page() -> None:
+    async def usage_page() -> None:
+        report = await UsageDashboard.first_report(services)
         with frame(services, title="Usage"):
             ui.label("Usage").classes("text-h5")
-            UsageDashboard(services)
+            UsageDashboard(services, report)

@@ -14,6 +14,7 @@ from core.services import Services
 from core.usage import UsageReport
 
 PERIODS = {7: "7 days", 30: "30 days", 90: "90 days", 365: "Year"}
+DEFAULT_DAYS = 30
 TOKEN_SERIES = (("input_tokens", "Input"), ("output_tokens", "Output"), ("cache_read_tokens", "Cache read"),
                 ("cache_write_tokens", "Cache write"))
 ALL = ""
@@ -28,6 +29,12 @@ def tokens(count: float) -> str:
 
 
 MUTED, LINES = "#9e9e9e", "rgba(127, 127, 127, 0.25)"  # readable on the dark and the light theme
+
+
+def _period(days: int) -> tuple[date, date]:
+    """The last `days` days, today included."""
+    end = date.today()
+    return end - timedelta(days=days - 1), end
 
 
 def _chart(title: str, options: dict[str, Any], testid: str) -> ui.echart:
@@ -45,12 +52,14 @@ def _chart(title: str, options: dict[str, Any], testid: str) -> ui.echart:
 
 
 class UsageDashboard:
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: Services, report: UsageReport) -> None:
+        """`report`: the default period's, computed before the page is built (`first_report`), so the page
+        arrives with its figures rather than fetching them once it is open."""
         self.services = services
-        self.report: UsageReport | None = None
+        self.report = report
         projects = {ALL: "All projects"} | {p.id: p.name for p in services.projects.list(include_archived=True)}
         with ui.row().classes("w-full items-center gap-3 wrap"):
-            self.period = ui.toggle(PERIODS, value=30, on_change=self.refresh).props("dense no-caps") \
+            self.period = ui.toggle(PERIODS, value=DEFAULT_DAYS, on_change=self.refresh).props("dense no-caps") \
                 .props("data-testid=usage-period")
             self.project = ui.select(projects, value=ALL, on_change=self.refresh, label="Project").props(
                 "dense outlined options-dense data-testid=usage-project").classes("min-w-[12rem]")
@@ -77,11 +86,15 @@ class UsageDashboard:
                                           ("Cost per model", "usage-model-chart")))
         ui.label("Most expensive jobs").classes("text-subtitle1 q-mt-md")
         self.jobs = ui.column().classes("w-full gap-0").props("data-testid=usage-jobs")
-        ui.timer(0, self.refresh, once=True)
+        self._show(report)
+
+    @staticmethod
+    async def first_report(services: Services) -> UsageReport:
+        start, end = _period(DEFAULT_DAYS)
+        return await asyncio.to_thread(services.jobs.usage.report, start, end, None)
 
     def _period(self) -> tuple[date, date]:
-        end = date.today()
-        return end - timedelta(days=int(self.period.value or 30) - 1), end
+        return _period(int(self.period.value or DEFAULT_DAYS))
 
     async def refresh(self) -> None:
         start, end = self._period()

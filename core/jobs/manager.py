@@ -38,6 +38,7 @@ from core.jobs.reports import SHUTDOWN, SessionReports
 from core.jobs.rewind import Rewinds
 from core.jobs.runner import LocalRunner, Runner
 from core.jobs.scheduler import Scheduler
+from core.jobs.session_names import SessionNames
 from core.jobs.warm_pool import WarmPool
 from core.models import FINISHED, Job, JobMode, JobStatus, new_id
 from core.projects import ProjectService
@@ -78,6 +79,7 @@ class JobManager(JobRecords):
         self.usage = UsageLedger(settings.state_dir / "usage", self)  # spec N1: each turn's cost and tokens
         self.isolation = JobIsolation(self, Worktrees(settings.state_dir))
         self.conversations = Conversations(self, self.isolation.directory)
+        self.session_names = SessionNames(self.isolation.directory)  # spec N5: job names in `claude --resume`
         self.reports = SessionReports(self)
         self.rewinds = Rewinds(self)
 
@@ -101,6 +103,7 @@ class JobManager(JobRecords):
             session.close(SHUTDOWN, "server shutting down")
         await asyncio.gather(*(s.task for s in sessions if s.task), return_exceptions=True)
         await self.runner.close()
+        await self.session_names.settle()
 
     # -- queries -------------------------------------------------------------------------
 
@@ -321,6 +324,7 @@ class JobManager(JobRecords):
             raise UserError("A job name must be 1 to 200 characters.")
         job.name = name
         self.save(job)
+        self.session_names.sync(job)
         return job
 
     async def archive(self, job_id: str) -> Job:

@@ -104,6 +104,7 @@ class SessionReports:
         job.turns += 1
         self.jobs.usage.record(TurnUsage.from_result(job.id, job.project_id, cost, result.usage,
                                                      getattr(result, "model_usage", None), job.model))
+        self.jobs.session_names.sync(job)  # the CLI's transcript exists now: it takes the job's name
         if session.closing:
             self.jobs.save(job)
             return
