@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import json
 import logging
 import threading
@@ -46,6 +47,7 @@ STORE_FILE = "push.json"
 # The VAPID `sub` claim: push services want a contact; nothing is ever mailed there.
 CONTACT = "mailto:push@claude-code-server.invalid"
 SEND_TIMEOUT_S = 10.0
+SHUTDOWN_WAIT_S = 2.0  # how long a stop waits for pushes under way (a slow push service holds up no restart)
 TTL_S = 3600  # a push service keeps an undelivered message this long (a phone asleep)
 GONE = (404, 410)
 MAX_ENDPOINT = 2048
@@ -304,8 +306,8 @@ class PushNotifier:
         for unsubscribe in self._unsubscribe:
             unsubscribe()
         self._unsubscribe = []
-        if self._tasks:  # a push under way finishes (each has its timeout), none is cut mid-request
-            await asyncio.wait(set(self._tasks), timeout=SEND_TIMEOUT_S + 1)
+        if self._tasks:  # pushes under way get a moment to finish; a thread's request then ends by its timeout
+            await asyncio.wait(set(self._tasks), timeout=SHUTDOWN_WAIT_S)
 
     # -- events
 
@@ -362,7 +364,7 @@ class PushNotifier:
 
     async def _send_one(self, subscription: dict[str, Any], data: bytes, pem: str) -> bool:
         try:
-            status = await asyncio.to_thread(self.sender, subscription, data, pem, self.contact)
+            status = await _in_daemon_thread(self.sender, subscription, data, pem, self.contact)
         except Exception as exc:  # unreachable push service, bad key: logged, nothing else breaks
             log.warning("push to %s failed: %s", _where(subscription), exc)
             return False
@@ -382,6 +384,33 @@ class PushNotifier:
                    "url": "", "tag": "push-test", "job_id": None, "approval_id": None, "kind": "test",
                    "actions": []}
         return await self.send(subscriptions, payload)
+
+
+async def _in_daemon_thread(function: Callable[..., Any], *args: Any) -> Any:
+    """`function(*args)` in a thread of its own that nothing waits for at exit (asyncio.to_thread's pool is
+    joined when the loop and the interpreter stop: a push service that does not answer would hold up a stop
+    for the request's whole timeout)."""
+    loop = asyncio.get_running_loop()
+    future = loop.create_future()
+
+    def settle(result: Any, error: BaseException | None) -> None:
+        if future.done():
+            return
+        if error is None:
+            future.set_result(result)
+        else:
+            future.set_exception(error)
+
+    def run() -> None:
+        try:
+            result, error = function(*args), None
+        except BaseException as exc:  # handed to the awaiting task
+            result, error = None, exc
+        with contextlib.suppress(RuntimeError):  # the loop has stopped: nobody waits any more
+            loop.call_soon_threadsafe(settle, result, error)
+
+    threading.Thread(target=run, name="web-push", daemon=True).start()
+    return await future
 
 
 def _where(subscription: dict[str, Any]) -> str:

@@ -157,3 +157,20 @@ async def test_a_plan_is_pushed_with_approve_and_a_question_opens_its_job(servic
             assert asked["body"] == f"{job.name}: Which colour?" and asked["url"] == f"job/{job.id}"
             services.jobs.approvals.answer(asked["approval_id"], "allow", answers={"Which colour?": "Blue"})
             await wait_status(services.jobs, job.id, "idle")
+
+
+async def test_a_push_service_that_hangs_holds_up_no_job(services, project, scripted_model):
+    target = Path(project.path) / "quick.txt"
+    scripted_model.add_response(tool_use("Write", {"file_path": str(target), "content": "x"}))
+    scripted_model.add_response(text("Done."))
+    with PushEndpoint(delay=8) as slow:
+        services.push.store.add("owner", BrowserKeys().subscription(slow.url))
+        job = services.jobs.submit(project.id, "write a file", permission_mode="default")
+        await wait_until(lambda: services.jobs.approvals.pending(job.id), what="the permission request")
+        await asyncio.to_thread(slow.next_message)  # the push reached the service, which does not answer
+        started = asyncio.get_running_loop().time()
+        services.jobs.approvals.answer(services.jobs.approvals.pending(job.id)[0].id, "allow")
+        await wait_status(services.jobs, job.id, "idle")
+        assert target.read_text() == "x"
+        assert services.push._tasks, "the push is still waiting for its answer, the job did not"
+        assert asyncio.get_running_loop().time() - started < 8

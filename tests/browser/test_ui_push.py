@@ -163,6 +163,7 @@ def _installed_app_flow(server, new_page, steps, scripted_model, tmp_path, push_
     page.goto(f"/job/{job_id}")
     expect(page.get_by_test_id("offline")).to_contain_text("Claude Code Server cannot be reached")
     expect(page.get_by_test_id("offline-retry")).to_be_visible()
+    page.screenshot(path=str(tmp_path / "offline-desktop.png"))
 
 
 def test_under_a_mount_prefix_the_service_worker_covers_the_app_and_the_offline_page_shows(

@@ -1,8 +1,8 @@
 """The other end of Web Push, for tests (no tests here): a push service on loopback and a browser's keys.
 
 `PushEndpoint` is a tiny HTTP server in a thread that records what is posted to it and answers
-with `status` (201 as push services do, 410 for a subscription that is gone). `BrowserKeys` holds
-what a browser holds for a subscription (an EC P-256 key pair and a 16-byte auth secret) and
+with `status` (201 as push services do, 410 for a subscription that is gone), after `delay` seconds.
+`BrowserKeys` holds what a browser holds for a subscription (an EC P-256 key pair and a 16-byte auth secret) and
 decrypts a message as the browser would (aes128gcm, RFC 8291).
 """
 
@@ -12,6 +12,7 @@ import base64
 import os
 import queue
 import threading
+import time
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -32,8 +33,9 @@ class PushMessage:
 
 
 class PushEndpoint:
-    def __init__(self, status: int = 201) -> None:
+    def __init__(self, status: int = 201, delay: float = 0.0) -> None:
         self.status = status
+        self.delay = delay  # seconds before answering: a slow push service
         self.messages: queue.Queue[PushMessage] = queue.Queue()
         endpoint = self
 
@@ -41,6 +43,7 @@ class PushEndpoint:
             def do_POST(self) -> None:  # noqa: N802 - http.server's name
                 body = self.rfile.read(int(self.headers.get("content-length") or 0))
                 endpoint.messages.put(PushMessage(self.path, {k.lower(): v for k, v in self.headers.items()}, body))
+                time.sleep(endpoint.delay)
                 self.send_response(endpoint.status)
                 self.send_header("content-length", "0")
                 self.end_headers()
@@ -49,6 +52,7 @@ class PushEndpoint:
                 pass
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads, self.server.block_on_close = True, False  # a slow answer holds up no test
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 

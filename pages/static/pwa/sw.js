@@ -3,7 +3,7 @@
 // actions, and answers an approval from a notification's action through the API (the login cookie goes along).
 'use strict';
 
-const CACHE = 'ccs-shell-v1';
+const CACHE = 'ccs-shell-v1';  // a new name when offline.html or the icon changes: installed workers fetch them again
 const SCOPE = self.registration.scope; // the app's root, mount prefix included, ending in '/'
 const OFFLINE_URL = new URL('offline.html', SCOPE).href;
 const ICON_URL = new URL('icons/icon-192.png', SCOPE).href;
