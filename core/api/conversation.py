@@ -1,8 +1,9 @@
 """A job's conversation: follow-ups, forks, edit & resend, restoring files, and the stored transcript
-(spec C5, C7, D5, D6, L3)."""
+(spec C5, C7, D5, D6, L3), export and import (spec N5)."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict
 
 from fastapi import APIRouter, Query, Request, Response, status
@@ -11,6 +12,7 @@ from core.api.deps import ServicesDep
 from core.api.jobs import created
 from core.api.schemas import EditResend, Fork, JobOut, Message, Rewind, RewindOut, Transcript
 from core.errors import UserError
+from core.jobs import export
 from storage.atomic_json import dumps
 
 router = APIRouter(prefix="/jobs", tags=["conversation"])
@@ -76,3 +78,30 @@ async def transcript(job_id: str, services: ServicesDep,
     # (a third of the time of reading a 0.7 MB reply). The model documents the shape.
     page = {"job_id": job_id, "events": events, "last_seq": last_seq, "has_more": has_more}
     return Response(dumps(page), media_type="application/json")
+
+
+@router.get("/{job_id}/export", response_class=Response,
+            responses={200: {"content": {"text/markdown": {}, "text/html": {}, "application/json": {}}}})
+async def export_conversation(job_id: str, services: ServicesDep,
+                              format: str = Query("markdown", description="markdown, html or json")) -> Response:
+    """The job's conversation as a file to download (spec N5): Markdown; one self-contained HTML page that loads
+    and runs nothing; or JSON, which `POST /api/jobs/import` turns back into the same conversation."""
+    job = services.jobs.get(job_id)
+    exported = export.export(job, services.jobs.events(job_id), format)
+    return Response(exported.content, media_type=exported.media_type,
+                    headers={"Content-Disposition": f'attachment; filename="{exported.filename}"'})
+
+
+@router.post("/import", status_code=status.HTTP_201_CREATED, response_model=JobOut)
+async def import_conversation(request: Request, response: Response, services: ServicesDep,
+                              project_id: str = Query(..., description="The project the conversation joins.")
+                              ) -> JobOut:
+    """A conversation exported as JSON (`GET /api/jobs/{id}/export?format=json`) as a new, finished job of the
+    project, with the same transcript. A follow-up starts a new conversation with the CLI."""
+    services.projects.get(project_id)
+    try:
+        data = json.loads(await request.body())
+    except ValueError:
+        raise UserError("The body is not JSON.") from None
+    job, history = export.imported(project_id, data)
+    return created(services.jobs.add_imported_job(job, history), request, response)
