@@ -16,6 +16,7 @@ machine cannot reach (and not at all in a Playwright context, which is incognito
 from __future__ import annotations
 
 import json
+import os
 import re
 import time
 from pathlib import Path
@@ -26,6 +27,7 @@ from tests.support.main_process import run_main
 from tests.support.push_endpoint import BrowserKeys, PushEndpoint
 from tests.support.scripted_model import text, tool_use
 
+DOCS_SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"  # with UPDATE_SCREENSHOTS=1
 DESKTOP = {"width": 1440, "height": 900}
 PHONE = {"width": 390, "height": 844}
 SHELL = ("/manifest.webmanifest", "/sw.js", "/offline.html", "/icons/icon-192.png", "/icons/icon-512.png")
@@ -117,9 +119,12 @@ def _installed_app_flow(server, new_page, steps, scripted_model, tmp_path, push_
     kept = json.loads((server.projects_root / ".server" / "push.json").read_text())
     [subscription] = kept["subscriptions"]
     assert subscription["user"] == "owner" and subscription["endpoint"] == made["endpoint"]
-    page.screenshot(path=str(tmp_path / "settings-desktop.png"))
+    shots = DOCS_SHOTS if os.environ.get("UPDATE_SCREENSHOTS") else tmp_path
+    page.mouse.move(1200, 800)
+    page.evaluate("document.activeElement && document.activeElement.blur()")  # no focus halo on the switch
+    page.screenshot(path=str(shots / "push-settings.png"))  # docs/usage.md shows it
     page.set_viewport_size(PHONE)
-    page.screenshot(path=str(tmp_path / "settings-phone.png"))
+    page.screenshot(path=str(tmp_path / "push-settings-phone.png"))
     page.set_viewport_size(DESKTOP)
     page.get_by_test_id("push-test").click()
     expect(page.get_by_text("Sent to 1 device.")).to_be_visible()
