@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import signal
 import stat
 from pathlib import Path
 
@@ -174,3 +176,18 @@ async def test_a_push_service_that_hangs_holds_up_no_job(services, project, scri
         assert target.read_text() == "x"
         assert services.push._tasks, "the push is still waiting for its answer, the job did not"
         assert asyncio.get_running_loop().time() - started < 8
+
+
+async def test_a_failed_job_is_pushed_with_why(services, project, scripted_model):
+    scripted_model.add_response(text("stuck"), hang=True)
+    browser = BrowserKeys()
+    with PushEndpoint() as endpoint:
+        services.push.store.add("owner", browser.subscription(endpoint.url))
+        job = services.jobs.submit(project.id, "first")
+        await wait_until(lambda: len(scripted_model.requests) == 1, what="the request")
+        os.kill(services.jobs.live[job.id].client._transport._process.pid, signal.SIGKILL)
+        await wait_status(services.jobs, job.id, "failed", timeout=20)
+        scripted_model.release()
+        failed, _ = await _pushed(endpoint, browser)
+        assert (failed["kind"], failed["title"], failed["url"]) == ("failed", "Job failed", f"job/{job.id}")
+        assert failed["body"].startswith(f"{job.name}: ") and "exit code -9" in failed["body"]
