@@ -49,7 +49,7 @@ class Services:
         self.workspaces = Workspaces(self)
         self.jobs.isolation.git_at = self.workspaces.git_at  # one lock per repository for every writer
         self.reviews = JobReviews(self)
-        self.push = PushNotifier(self.settings.state_dir, self.hub, self.jobs)
+        self.push = PushNotifier(self.settings.state_dir, self.hub, self.jobs, self.settings.push_contact)
 
     @classmethod
     def create(cls, settings: Settings) -> Services:

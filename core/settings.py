@@ -63,6 +63,8 @@ class Settings:
     # Behind a reverse proxy that serves the app under a path and strips it (`/claude`): links,
     # redirects, the websocket and the login cookie use it. Empty: served at the root.
     root_path: str = ""
+    # Spec M2: the VAPID `sub` claim, the contact push services see in every push (a mailto: or https URL).
+    push_contact: str = "mailto:push@claude-code-server.invalid"
 
     @property
     def state_dir(self) -> Path:
@@ -147,8 +149,12 @@ _ENV_FIELDS: dict[str, tuple[str, type]] = {
     "WARM_POOL_SIZE": ("warm_pool_size", int),
     "WARM_POOL_TTL_SECONDS": ("warm_pool_ttl_s", float),
     "ROOT_PATH": ("root_path", str),
+    "PUSH_CONTACT": ("push_contact", str),
 }
 _TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
+# What push services accept as the VAPID `sub` (py_vapid checks the same before it signs).
+_PUSH_CONTACT = re.compile(r"^(mailto:[^\s@]+@(localhost|[\w%-]+(\.[\w%-]+)+)|https://[\w.-]+\.[\w.-]+(:\d+)?(/\S*)?)$",
+                           re.IGNORECASE)
 
 
 class SettingsError(ValueError):
@@ -214,6 +220,9 @@ def load_settings(argv: list[str] | None = None, env: dict[str, str] | None = No
         raise SettingsError("WARM_POOL_SIZE and WARM_POOL_TTL_SECONDS must not be negative")
     check_auth_settings(settings)
     settings.root_path = _root_path(settings.root_path)
+    if not _PUSH_CONTACT.match(settings.push_contact):
+        raise SettingsError(f"PUSH_CONTACT={settings.push_contact!r} is not a mailto: or https: URL "
+                            "(e.g. mailto:you@example.com)")
     settings.projects_root = settings.projects_root.expanduser().resolve()
     return settings
 

@@ -44,8 +44,6 @@ OWNER = "owner"  # today's only user (as in core/security/credentials.py)
 EVENTS = ("approvals", "finished", "failed")
 KEYS_FILE = "push_vapid.json"
 STORE_FILE = "push.json"
-# The VAPID `sub` claim: push services want a contact; nothing is ever mailed there.
-CONTACT = "mailto:push@claude-code-server.invalid"
 SEND_TIMEOUT_S = 10.0
 SHUTDOWN_WAIT_S = 2.0  # how long a stop waits for pushes under way (a slow push service holds up no restart)
 TTL_S = 3600  # a push service keeps an undelivered message this long (a phone asleep)
@@ -271,13 +269,13 @@ class PushNotifier:
     """Follows the hub (spec M2): a waiting approval and a turn that ends (finished, failed) become pushes to
     every subscription whose user wants that event."""
 
-    def __init__(self, state_dir: Path, hub, jobs, sender: Sender = send_webpush) -> None:
+    def __init__(self, state_dir: Path, hub, jobs, contact: str, sender: Sender = send_webpush) -> None:
         self.keys = VapidKeys(state_dir)
         self.store = PushStore(state_dir)
         self.hub = hub
         self.jobs = jobs
         self.sender = sender
-        self.contact = CONTACT
+        self.contact = contact  # the VAPID `sub` claim (PUSH_CONTACT)
         self._running: set[str] = set()
         self._tasks: set[asyncio.Task] = set()
         self._unsubscribe: list[Callable[[], None]] = []

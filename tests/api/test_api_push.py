@@ -13,9 +13,12 @@ import stat
 from pathlib import Path
 
 import httpx
+import pytest
 from py_vapid import Vapid
 
+from core.notify.push import unb64url
 from core.security.auth import Authenticator
+from core.settings import SettingsError, load_settings
 from tests.support.api_server import TIMEOUT, api_server
 from tests.support.helpers import wait_status, wait_until
 from tests.support.push_endpoint import BrowserKeys, PushEndpoint
@@ -53,6 +56,8 @@ async def test_a_permission_request_is_pushed_with_allow_and_deny_and_the_allow_
             # Signed with the server's key (RFC 8292), encrypted as browsers decrypt (RFC 8291).
             assert headers["content-encoding"] == "aes128gcm" and int(headers["ttl"]) > 0
             assert Vapid.verify(headers["authorization"]) and f"k={key}" in headers["authorization"]
+            claims = json.loads(unb64url(headers["authorization"].split("t=")[1].split(",")[0].split(".")[1]))
+            assert claims["sub"] == services.settings.push_contact and claims["aud"] == endpoint.url
 
             # The Allow action, as sw.js posts it: the login cookie, this server's Origin, no bearer token.
             cookie = Authenticator.from_settings(services.settings)
@@ -191,3 +196,10 @@ async def test_a_failed_job_is_pushed_with_why(services, project, scripted_model
         failed, _ = await _pushed(endpoint, browser)
         assert (failed["kind"], failed["title"], failed["url"]) == ("failed", "Job failed", f"job/{job.id}")
         assert failed["body"].startswith(f"{job.name}: ") and "exit code -9" in failed["body"]
+
+
+def test_the_push_contact_must_be_a_mailto_or_https_url():
+    assert load_settings([], env={"PUSH_CONTACT": "mailto:ops@example.com"}).push_contact == "mailto:ops@example.com"
+    for wrong in ("ops@example.com", "http://example.com", "mailto:nobody"):
+        with pytest.raises(SettingsError, match="PUSH_CONTACT"):
+            load_settings([], env={"PUSH_CONTACT": wrong})
