@@ -7,6 +7,7 @@ from datetime import datetime
 from nicegui import ui
 
 from components.common.format import text_of_input
+from components.common.notify import toast
 from components.workspace.common import blocking, message_of, notify_error
 from core.jobs.importer import LocalSession
 from core.services import Services
@@ -123,7 +124,7 @@ class ImportView:
             self.error.text = notify_error(exc)
             return
         self.table.selected = []
-        ui.notify(f"Imported {len(jobs)} session{'s' if len(jobs) != 1 else ''}.", type="positive")
+        toast(f"Imported {len(jobs)} session{'s' if len(jobs) != 1 else ''}.", type="positive")
         await self.discover()
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from nicegui import ui
 
 from components.chat import ChatView
+from components.common.notify import toast
 from components.job.composer import Composer
 from components.job.header import JobHeader
 from components.workspace import PANELS
@@ -26,7 +27,7 @@ def _branch_dialog(title: str, text: str, start) -> None:
             try:
                 job = start(prompt.value or "")
             except UserError as exc:
-                ui.notify(str(exc), type="negative")
+                toast(str(exc), type="negative")
                 return
             dialog.close()
             ui.navigate.to(f"/job/{job.id}")

@@ -19,6 +19,7 @@ from components.chat.tools import renderer_for
 from components.chat.tools.ask import questions
 from components.chat.tools.paths import shown_against
 from components.common.markdown import Markdown
+from components.common.notify import toast
 from core.errors import NotFound, UserError
 from core.jobs.approvals import PERMISSION, PLAN, QUESTION, ApprovalBroker
 
@@ -150,12 +151,12 @@ class ApprovalCard:
         try:
             decision = self.broker.answer(self.id, behavior, message=message, answers=answers)
         except NotFound as exc:
-            ui.notify(str(exc), type="warning")
+            toast(str(exc), type="warning")
             self.resolve({"allow": False, "message": "no longer pending (answered elsewhere, timed out or the "
                                                      "job ended)"})
             return
         except UserError as exc:
-            ui.notify(str(exc), type="negative")
+            toast(str(exc), type="negative")
             return
         self.resolve({"allow": decision.allow, "always": decision.always, "message": decision.message,
                       "answers": (decision.updated_input or {}).get("answers")})

@@ -12,6 +12,7 @@ from typing import Any
 from nicegui import background_tasks, ui
 
 from components.chat.fmt import tag
+from components.common.notify import toast
 from core.errors import UserError
 
 LISTED_FILES = 200
@@ -105,5 +106,5 @@ class RewindDialog:
         if done is None:
             return
         with self.dialog:
-            ui.notify(f"Restored {len(done.files)} file{'s' if len(done.files) != 1 else ''}.", type="positive")
+            toast(f"Restored {len(done.files)} file{'s' if len(done.files) != 1 else ''}.", type="positive")
         self.dialog.close()

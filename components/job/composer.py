@@ -11,6 +11,7 @@ from collections.abc import Callable
 from nicegui import app, ui
 
 from components.common.format import text_of_input
+from components.common.notify import toast
 from components.job.isolation import IsolationOption
 from core.errors import UserError
 from core.jobs.images import MAX_IMAGE_BYTES, MAX_IMAGES, Image, from_base64, validate
@@ -147,7 +148,7 @@ class Composer:
             for index, (label, caption, replacement) in enumerate(self._choices):
                 chosen = index == self._chosen
                 with ui.row().classes("w-full items-center gap-2 cursor-pointer q-px-sm rounded-borders" + (
-                        " bg-primary text-white" if chosen else "")).props(
+                        " bg-blue-9 text-white" if chosen else "")).props(
                         f"data-testid=suggestion aria-selected={'true' if chosen else 'false'}") as row:
                     ui.label(label).classes("text-body2" + ("" if chosen else " text-primary"))
                     ui.label(caption).classes("text-caption ellipsis" + ("" if chosen else " text-grey"))
@@ -177,7 +178,7 @@ class Composer:
     def _on_rejected(self, event) -> None:
         reasons = {str(r) for r in event.args} if isinstance(event.args, list) else set()
         messages = [message for reason, message in REJECTIONS.items() if reason in reasons]
-        ui.notify(" ".join(messages) or REJECTIONS["accept"], type="negative")
+        toast(" ".join(messages) or REJECTIONS["accept"], type="negative")
 
     async def _on_upload(self, event) -> None:
         data = await event.file.read()
@@ -190,13 +191,13 @@ class Composer:
             self._add_image(from_base64(str(args.get("type", "")), str(args.get("data", "")),
                                         str(args.get("name", "pasted-image"))))
         except UserError as exc:
-            ui.notify(str(exc), type="negative")
+            toast(str(exc), type="negative")
 
     def _add_image(self, image: Image) -> None:
         try:
             validate(self.images + [image])
         except UserError as exc:
-            ui.notify(str(exc), type="negative")
+            toast(str(exc), type="negative")
             return
         self.images.append(image)
         self._render_thumbs()
@@ -234,7 +235,7 @@ class Composer:
                 self.services.jobs.follow_up(self.job_id, text, self.images)
                 job_id = self.job_id
         except UserError as exc:
-            ui.notify(str(exc), type="negative")
+            toast(str(exc), type="negative")
             return
         self.text.value = ""
         app.storage.user.pop(self.draft_key, None)
@@ -268,7 +269,7 @@ class Composer:
             else:
                 jobs.complete(self.job_id)
         except UserError as exc:
-            ui.notify(str(exc), type="negative")
+            toast(str(exc), type="negative")
             return True
         self.text.value = ""
         return True
@@ -283,11 +284,11 @@ class Composer:
                 self.text.value = rest.strip()
                 return False  # sent as the prompt of a session
             self.text.value = ""
-            ui.notify("This job will start as a session (it stays open until you close it): "
+            toast("This job will start as a session (it stays open until you close it): "
                       "now write its first prompt.")
             return True
         if command in ("/stop", "/close"):
-            ui.notify(f"{command} acts on a running job; there is none yet. Write a prompt to start one.",
+            toast(f"{command} acts on a running job; there is none yet. Write a prompt to start one.",
                       type="warning")
             return True
         return False

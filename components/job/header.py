@@ -6,6 +6,7 @@ from nicegui import ui
 
 from components.common.format import cost, countdown, status_color, status_label, text_of_input
 from components.common.live_refresh import refresh_on_notices
+from components.common.notify import toast
 from components.common.rename_dialog import open_rename_dialog
 from components.job.isolation import IsolationBar
 from core.errors import UserError
@@ -138,10 +139,12 @@ class JobHeader:
     def _settings_menu(self) -> None:
         with ui.button("Settings", icon="tune").props("dense outline color=grey data-testid=job-settings"):
             with ui.menu().props("auto-close=false"), ui.column().classes("q-pa-md gap-2 w-72"):
-                self.model = model = ui.input("Model").props("dense clearable")
-                self.mode = mode = ui.select(list(PERMISSION_MODES), label="Permission mode")
-                self.thinking = thinking = ui.number("Thinking tokens (0 = off)", min=0, step=1024)
-                self.effort = effort = ui.select([""] + list(EFFORT_LEVELS), label="Effort")
+                # Full width each: a field as narrow as its value cut its label short ("Permi…").
+                self.model = model = ui.input("Model").props("dense clearable").classes("w-full")
+                self.mode = mode = ui.select(list(PERMISSION_MODES), label="Permission mode").classes("w-full")
+                self.thinking = thinking = ui.number("Thinking tokens (0 = off)", min=0, step=1024).classes(
+                    "w-full")
+                self.effort = effort = ui.select([""] + list(EFFORT_LEVELS), label="Effort").classes("w-full")
 
                 async def save() -> None:
                     name, tokens = text_of_input(model).strip(), thinking.value
@@ -155,10 +158,10 @@ class JobHeader:
                             effort=effort.value or None, clear=clear)
                     except UserError as exc:
                         with self.box:
-                            ui.notify(str(exc), type="negative")
+                            toast(str(exc), type="negative")
                         return
                     with self.box:
-                        ui.notify("Settings saved; they apply from the next turn.")
+                        toast("Settings saved; they apply from the next turn.")
 
                 ui.button("Save", on_click=save).props("dense")
 
@@ -178,11 +181,11 @@ class JobHeader:
                 await result
         except UserError as exc:
             with self.box:
-                ui.notify(str(exc), type="negative")
+                toast(str(exc), type="negative")
             return
         with self.box:
             if done:
-                ui.notify(done)
+                toast(done)
         self.render()
 
     async def stop(self) -> None:

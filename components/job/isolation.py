@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from nicegui import ui
 
+from components.common.notify import toast
 from components.workspace.common import blocking, notify_error
 from core.errors import UserError
 from core.services import Services
@@ -52,7 +53,7 @@ class IsolationOption:
         except UserError as exc:
             notify_error(exc)
             return
-        ui.notify("The project is a git repository now, with a first commit.", type="positive")
+        toast("The project is a git repository now, with a first commit.", type="positive")
         self._changed()
 
 
@@ -101,4 +102,4 @@ class IsolationBar:
         except UserError as exc:
             notify_error(exc)
             return
-        ui.notify(f"Carried over {len(carried)} changed file{'s' if len(carried) != 1 else ''}.", type="positive")
+        toast(f"Carried over {len(carried)} changed file{'s' if len(carried) != 1 else ''}.", type="positive")

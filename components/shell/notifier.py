@@ -6,6 +6,7 @@ import json
 
 from nicegui import ui
 
+from components.common.notify import toast
 from core.services import Services
 
 _JS = """
@@ -57,12 +58,12 @@ class Notifier:
     @staticmethod
     def _said(answer: object) -> None:
         if answer == "granted":
-            ui.notify("Browser notifications are on.")
+            toast("Browser notifications are on.")
         elif answer == "denied":
-            ui.notify("Notifications are blocked for this site: allow them in the browser's site settings.",
+            toast("Notifications are blocked for this site: allow them in the browser's site settings.",
                       type="warning")
         elif answer == "unsupported":
-            ui.notify("This browser cannot show notifications.", type="warning")
+            toast("This browser cannot show notifications.", type="warning")
 
     def _send(self, title: str, body: str, tag: str) -> None:
         args = ", ".join(json.dumps(value) for value in (title, body, tag))

@@ -19,6 +19,7 @@ document.addEventListener('keydown', function (e) {
 }, true);
 </script>
 """
+HIGHLIGHT = "bg-blue-9 text-white"  # the chosen row (the composer's chosen suggestion looks the same)
 
 
 class Palette:
@@ -71,16 +72,21 @@ class Palette:
                 if job is None:
                     continue
                 project = self.services.projects.get(job.project_id).name
-                highlight = "bg-primary text-white" if index == self.selected else ""
+                # The highlighted row: white on a dark blue (the theme's primary is too light for white text),
+                # its captions white too (grey on blue could hardly be read).
+                chosen = index == self.selected
+                highlight = HIGHLIGHT if chosen else ""
+                muted = "" if chosen else " text-grey"
                 with ui.row().classes(f"w-full items-center no-wrap gap-2 q-pa-sm rounded-borders cursor-pointer "
-                                      f"{highlight}").props("data-testid=palette-item") as row:
-                    ui.icon("circle", size="10px", color=status_color(job.status))
+                                      f"{highlight}").props(
+                        f"data-testid=palette-item aria-selected={'true' if chosen else 'false'}") as row:
+                    ui.icon("circle", size="10px", color="white" if chosen else status_color(job.status))
                     ui.label(job.name).classes("ellipsis")
                     ui.space()
                     ui.label(project).classes("text-caption")
                     if job_id in fields:
-                        ui.label(fields[job_id]).classes("text-caption text-grey")
-                    ui.label(age(job.updated_at)).classes("text-caption text-grey")
+                        ui.label(fields[job_id]).classes("text-caption" + muted)
+                    ui.label(age(job.updated_at)).classes("text-caption" + muted)
                 row.on("click", lambda j=job_id: self._go(j))
 
     def _move(self, step: int) -> None:

@@ -6,6 +6,7 @@ from nicegui import ui
 
 from components.common.format import NEEDS_YOU, status_color, status_label
 from components.common.live_refresh import refresh_on_notices
+from components.common.notify import toast
 from components.common.rename_dialog import open_rename_dialog
 from core.errors import UserError
 from core.services import Services
@@ -79,14 +80,16 @@ class ProjectSidebar:
         self.services = services
         self.active_project_id = active_project_id
         self.active_job_id = active_job_id
-        with ui.row().classes("w-full items-center no-wrap"):
-            ui.label("Projects").classes("text-subtitle1 text-weight-medium")
-            ui.space()
+        # In a narrow sidebar (1000 px windows) the title gives way, never the buttons: they stay inside it.
+        with ui.row().classes("w-full items-center no-wrap gap-1"):
+            ui.label("Projects").classes("text-subtitle1 text-weight-medium ellipsis").style(
+                "flex: 1 1 auto; min-width: 0")
             ui.button(icon="add", on_click=self.open_create).props(
-                "flat round dense aria-label='New project' data-testid=new-project")
+                "flat round dense aria-label='New project' data-testid=new-project").style("flex: none").tooltip(
+                "New project")
             ui.button(icon="download", on_click=lambda: ui.navigate.to("/import")).props(
-                "flat round dense aria-label='Import CLI sessions' data-testid=import-sessions").tooltip(
-                "Import sessions from the claude command line")
+                "flat round dense aria-label='Import CLI sessions' data-testid=import-sessions").style(
+                "flex: none").tooltip("Import sessions from the claude command line")
         self.body = ui.column().classes("w-full gap-1")
         self._shown: tuple | None = None
         self._sections: dict[str, _ProjectSection] = {}
@@ -157,7 +160,7 @@ class ProjectSidebar:
 
     async def _archive(self, project_id: str) -> None:
         await self.services.archive_project(project_id)
-        ui.notify("Project archived; its live jobs were stopped.")
+        toast("Project archived; its live jobs were stopped.")
         if project_id == self.active_project_id:
             ui.navigate.to("/")
         else:

@@ -16,6 +16,7 @@ from collections.abc import Awaitable
 from nicegui import background_tasks, events, ui
 
 from components.common.live_refresh import refresh_on_notices
+from components.common.notify import toast
 from components.workspace.common import blocking, ensure_style, message_of, notify_error, when_shown
 from components.workspace.git_diff import printable
 from components.workspace.hunk_view import HunkAction, render_file
@@ -301,7 +302,7 @@ class ChangesPanel:
             self.conflict_card.visible = False
             self.outcome.text = result.message
             self.outcome.visible = True
-            ui.notify(result.message, type="positive")
+            toast(result.message, type="positive")
         else:
             self.outcome.visible = False
             self.conflicts = result.conflicts
@@ -321,5 +322,5 @@ class ChangesPanel:
             notify_error(exc)
             return
         self.resolve_button.set_enabled(False)
-        ui.notify("Claude was asked to resolve the conflict: follow it in the Chat tab, then merge again.",
+        toast("Claude was asked to resolve the conflict: follow it in the Chat tab, then merge again.",
                   type="positive")

@@ -10,6 +10,7 @@ from typing import Any
 
 from nicegui import app, background_tasks, run, ui
 
+from components.common.notify import toast
 from core.errors import UserError, describe_os_error
 
 log = logging.getLogger(__name__)
@@ -30,6 +31,9 @@ CSS = """
 .ws-diff .hunk { color: #6ea8fe; }
 .ws-diff .meta { opacity: .6; }
 .ws-hit { background: rgba(255, 200, 0, .35); }
+.ws-hit-line { display: flex; align-items: flex-start; gap: 1ch; }
+.ws-hit-no { flex: none; width: 5ch; text-align: right; opacity: .7; user-select: none; }
+.ws-hit-text { flex: 1 1 auto; min-width: 0; white-space: pre-wrap; overflow-wrap: anywhere; }
 .ws-hunk { overflow: hidden; }
 .ws-hunk-head { background: rgba(127, 127, 127, .10); min-height: 28px; flex-wrap: wrap; }
 .ws-hunk-done { opacity: .75; }
@@ -90,7 +94,7 @@ def message_of(exc: BaseException) -> str:
 
 def notify_error(exc: BaseException) -> str:
     text = message_of(exc)
-    ui.notify(text, type="negative", multi_line=True, close_button=True)
+    toast(text, type="negative", multi_line=True, close_button=True)
     return text
 
 

@@ -26,10 +26,10 @@ class FileSearchView:
             "dense outlined clearable debounce=250 data-testid=file-search").classes("w-full")
         with ui.row().classes("w-full items-center gap-2"):
             self.mode = ui.toggle({"names": "Names", "content": "Content"}, value="names").props(
-                "dense no-caps size=sm data-testid=file-search-mode")
+                "dense no-caps data-testid=file-search-mode")
             with ui.row().classes("items-center gap-2") as content_options:
-                self.regex = ui.checkbox("Regex").props("dense size=xs data-testid=file-search-regex")
-                self.case = ui.checkbox("Match case").props("dense size=xs")
+                self.regex = ui.checkbox("Regex").props("dense data-testid=file-search-regex")
+                self.case = ui.checkbox("Match case").props("dense")
             content_options.bind_visibility_from(self.mode, "value", value="content")
         self.status = ui.label().classes("text-caption text-grey").props("data-testid=file-search-status")
         self.results = ui.column().classes("w-full gap-0").props("data-testid=file-search-results")
@@ -105,4 +105,6 @@ def _hit_html(match: ContentMatch) -> str:
     rows = [(first + i, line, "text-grey") for i, line in enumerate(match.before)]
     rows.append((match.line_number, match.line, "text-weight-bold"))
     rows += [(match.line_number + i, line, "text-grey") for i, line in enumerate(match.after, start=1)]
-    return "".join(f'<div class="{css}">{number:>5}  {html.escape(line)}</div>' for number, line, css in rows)
+    # The number in a column of its own: a long line wraps under its text, not under the numbers.
+    return "".join(f'<div class="ws-hit-line {css}"><span class="ws-hit-no">{number}</span>'
+                   f'<span class="ws-hit-text">{html.escape(line)}</span></div>' for number, line, css in rows)

@@ -14,6 +14,7 @@ from collections.abc import Awaitable
 from nicegui import background_tasks, ui
 
 from components.common.live_refresh import refresh_on_notices
+from components.common.notify import toast
 from components.workspace.common import blocking, ensure_style, message_of, notify_error, when_shown
 from components.workspace.git_changes import ChangeActions, render_groups
 from components.workspace.git_diff import printable
@@ -127,7 +128,14 @@ class GitPanel:
         self.repo_view.visible = status.is_repo
         if not status.is_repo:
             return
-        self.commit_button.text = f"Commit ({len(status.staged)} staged)"
+        # Nothing staged: nothing to commit, and the button does not look like it would do something.
+        staged = len(status.staged)
+        self.commit_button.text = f"Commit ({staged} staged)" if staged else "Commit (nothing staged)"
+        self.commit_button.set_enabled(bool(staged))
+        if staged:
+            self.commit_button.props(remove="flat")
+        else:
+            self.commit_button.props("flat")
         self.stage_all_button.set_enabled(bool(status.modified or status.untracked or status.conflicted))
         self.groups.clear()
         with self.groups:
@@ -215,7 +223,7 @@ class GitPanel:
             await self.refresh()
         self.output.visible = False  # an earlier error no longer applies
         if done:
-            ui.notify(done, type="positive")
+            toast(done, type="positive")
         return True
 
     async def stage(self, paths: list[str]) -> None:

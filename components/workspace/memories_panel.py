@@ -11,6 +11,7 @@ from collections.abc import Awaitable
 from nicegui import ui
 
 from components.common.markdown import Markdown
+from components.common.notify import toast
 from components.workspace.common import blocking, editor_theme, ensure_style, message_of, notify_error, when_shown
 from core.services import Services
 from core.workspace.memory import MemoryFile, MemoryService
@@ -153,7 +154,7 @@ class MemoriesPanel:
         self.current, self.saved_text = file, text
         self.status.text = "created" if created else "saved"
         self.detail.text = f"{file.description} · {file.path}" if file.description else file.path
-        ui.notify(f"{file.label} {'created' if created else 'saved'}.", type="positive")
+        toast(f"{file.label} {'created' if created else 'saved'}.", type="positive")
         await self.render_list()
 
     def _new_rule(self) -> None:

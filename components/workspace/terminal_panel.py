@@ -14,6 +14,7 @@ import contextlib
 
 from nicegui import ui
 
+from components.common.notify import toast
 from components.workspace.common import ensure_style, when_shown
 from core.errors import UserError
 from core.services import Services
@@ -174,7 +175,7 @@ class TerminalPanel:
         try:
             terminal.write(event.data)
         except UserError as exc:
-            ui.notify(str(exc), type="warning")
+            toast(str(exc), type="warning")
 
     async def reconnect(self) -> None:
         """Attach again: to the running shell (its scrollback replayed), or to a new one if it has ended."""

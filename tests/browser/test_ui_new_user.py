@@ -5,6 +5,7 @@ The component-level checks are in tests/ui/test_new_user.py.
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -172,3 +173,96 @@ def test_session_on_the_new_job_page_makes_the_job_a_session(server, page, steps
     field.press("Enter")
     expect(page.get_by_test_id("mode-session")).to_be_visible()
     expect(page.get_by_test_id("user-message")).to_contain_text("hello session")
+
+
+# -- 8. toasts, the git panel's Commit, Files search, the Settings menu, the palette, a narrow window ---
+
+
+def _luminance(css: str) -> float:
+    r, g, b = (int(v) / 255 for v in css[css.index("(") + 1:css.index(")")].split(",")[:3])
+    return sum(w * (c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4)
+               for w, c in zip((0.2126, 0.7152, 0.0722), (r, g, b), strict=True))
+
+
+def contrast(foreground: str, background: str) -> float:
+    light, dark = sorted((_luminance(foreground), _luminance(background)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+def test_small_things_a_new_user_saw(server, page, steps, scripted_model, tmp_path) -> None:
+    from tests.browser.conftest import text_field
+    from tests.browser.ui_support import expect_status
+    from tests.support.scripted_model import text
+
+    scripted_model.add_response(text("Ready."))
+    page.set_viewport_size(DESKTOP)
+    job_id = new_project_with_job(steps, page, "smalls", "hello")
+    expect_status(page, "idle")
+    project_dir = server.projects_root / "smalls"
+    (project_dir / "long.py").write_text("x = 1\n" + "value = '" + "needle " * 60 + "'\n")
+    subprocess.run(["git", "init", "-q"], cwd=project_dir, check=True)
+
+    # The job's Settings menu: every label whole.
+    page.get_by_test_id("job-settings").click()
+    menu = page.locator(".q-menu")
+    expect(menu.get_by_text("Effort")).to_be_visible()
+    page.wait_for_timeout(400)  # the menu's opening transition
+    cut = menu.locator(".q-field__label").evaluate_all(
+        "labels => labels.filter(l => l.scrollWidth > l.clientWidth + 1).map(l => l.textContent)")
+    assert cut == [], f"labels cut short: {cut}"
+    shot(page, tmp_path, "settings-menu")
+
+    # A toast shows at the top (not over the composer), once however often it is said, and goes soon.
+    save = menu.get_by_role("button", name="Save")
+    save.click()
+    save.click()
+    toasts = page.locator(".q-notification", has_text="Settings saved")
+    expect(toasts).to_have_count(1)
+    assert toasts.bounding_box()["y"] < 200
+    expect(toasts).to_have_count(0, timeout=6000)
+    page.keyboard.press("Escape")
+
+    # The palette's highlighted row reads well.
+    page.keyboard.press("Control+k")
+    chosen = page.locator("[data-testid=palette-item][aria-selected=true]")
+    expect(chosen).to_be_visible()
+    page.wait_for_timeout(300)
+    colours = chosen.evaluate("""row => [getComputedStyle(row).backgroundColor,
+        ...[...row.querySelectorAll('.q-label, .nicegui-label')].map(l => getComputedStyle(l).color)]""")
+    assert all(contrast(colour, colours[0]) >= 4.5 for colour in colours[1:]), colours
+    shot(page, tmp_path, "palette")
+    page.keyboard.press("Escape")
+
+    # Git: nothing staged, so Commit is not offered as if it would do something.
+    page.goto(f"/job/{job_id}?tab=Git")
+    commit = page.get_by_test_id("git-commit")
+    expect(commit).to_be_visible()
+    expect(commit).to_be_disabled()
+    expect(commit).to_contain_text("nothing staged")
+    shot(page, tmp_path, "git")
+
+    # Files: the search's toggle is readable; a long hit line wraps beside its line number, not under it.
+    page.goto(f"/job/{job_id}?tab=Files")
+    mode = page.get_by_test_id("file-search-mode")
+    expect(mode).to_be_visible()
+    size = mode.get_by_text("Content").evaluate("e => parseFloat(getComputedStyle(e).fontSize)")
+    assert size >= 13, size
+    text_field(page, "file-search").fill("needle")
+    mode.get_by_text("Content").click()
+    text_field(page, "file-search").press("Enter")
+    line = page.locator(".ws-hit-line", has_text="value =")
+    expect(line).to_be_visible()
+    number, words = line.locator(".ws-hit-no").bounding_box(), line.locator(".ws-hit-text").bounding_box()
+    assert words["height"] > 3 * number["height"], "the long line wraps"
+    assert words["x"] >= number["x"] + number["width"], "and stays right of its number"
+    shot(page, tmp_path, "files-search")
+
+    # At 1000 px the sidebar's buttons stay inside the sidebar.
+    page.set_viewport_size({"width": 1000, "height": 800})
+    page.goto(f"/job/{job_id}")
+    sidebar = page.locator(".ccs-splitter > .q-splitter__before").first
+    expect(page.get_by_test_id("import-sessions")).to_be_visible()
+    right = sidebar.bounding_box()["x"] + sidebar.bounding_box()["width"]
+    button = page.get_by_test_id("import-sessions").bounding_box()
+    assert button["x"] + button["width"] <= right, (button, right)
+    shot(page, tmp_path, "narrow-1000")

@@ -236,8 +236,9 @@ def test_files_open_from_tree_and_search_and_refuse_bad_paths(server, page, scri
     search.press("Enter")
     expect(page.get_by_test_id("file-search-status")).to_have_text("1 line in 1 file")
     expect(hits).to_have_count(1)  # node_modules is not searched
-    expect(hits.first).to_contain_text("3  The needle is here.")
-    expect(hits.first).to_contain_text("1  # Demo")  # context above
+    # Each line beside its number (a long line wraps beside it, not under it).
+    expect(hits.first.locator(".ws-hit-line", has_text="The needle is here.").locator(".ws-hit-no")).to_have_text("3")
+    expect(hits.first.locator(".ws-hit-line", has_text="# Demo").locator(".ws-hit-no")).to_have_text("1")  # context
     page.get_by_test_id("preview-path").click()  # leave README, then come back through the hit
     tree.get_by_text("logo.bin", exact=True).click()
     hits.first.click()
@@ -312,10 +313,10 @@ def test_git_diff_stage_commit_push_pull_discard_and_errors(server, page, script
     expect(diff.locator(".add")).to_have_text(["+", "+A second line."])
     expect(page.get_by_test_id("git-diff-title")).to_have_text("README.md · unstaged · +2 −0")
 
-    # Nothing staged, then no message: git is not even asked, and the reasons are shown.
+    # Nothing staged: Commit is not offered, and says why.
     text_field(page, "git-message").fill("try")
-    page.get_by_test_id("git-commit").click()
-    expect(page.get_by_test_id("git-output")).to_have_text("Nothing is staged: stage the changes to commit first.")
+    expect(page.get_by_test_id("git-commit")).to_be_disabled()
+    expect(page.get_by_test_id("git-commit")).to_contain_text("nothing staged")
 
     git_file(page, "modified", "README.md").get_by_test_id("git-stage").click()
     expect(git_file(page, "staged", "README.md")).to_be_visible()
