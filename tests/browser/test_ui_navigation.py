@@ -57,7 +57,7 @@ def test_palette_finds_jobs_from_inside_the_composer(server, page, steps, script
     expect(by_content).to_contain_text("content")  # found in the conversation, not the name
     expect(by_content).to_contain_text("palette")  # with its project
     # Arrow keys move the highlight; Enter opens the highlighted job.
-    highlighted = results.locator("[data-testid=palette-item].bg-primary")
+    highlighted = results.locator("[data-testid=palette-item][aria-selected=true]")
     expect(highlighted).to_have_count(1)
     before = highlighted.inner_text()
     query.press("ArrowDown")
