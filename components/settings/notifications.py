@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from nicegui import ui
 
+from components.common.notify import toast
 from core.errors import UserError
 from core.notify.push import OWNER
 from core.services import Services
@@ -86,7 +87,7 @@ class NotificationSettings:
         else:
             self._set_device(not on)
             self.device_status.text = f"Could not turn it {'on' if on else 'off'}: {result.get('error')}"
-            ui.notify(self.device_status.text, type="negative")
+            toast(self.device_status.text, type="negative")
 
     def _event_changed(self, event: str, value: bool) -> None:
         self.services.push.store.set_preferences(self.user, {event: bool(value)})
@@ -95,9 +96,9 @@ class NotificationSettings:
         try:
             sent = await self.services.push.send_test(self.user)
         except UserError as exc:
-            ui.notify(str(exc), type="warning")
+            toast(str(exc), type="warning")
             return
         if sent:
-            ui.notify(f"Sent to {sent} device{'s' if sent != 1 else ''}.", type="positive")
+            toast(f"Sent to {sent} device{'s' if sent != 1 else ''}.", type="positive")
         else:
-            ui.notify("No push service accepted it; the server log says why.", type="negative")
+            toast("No push service accepted it; the server log says why.", type="negative")
