@@ -43,7 +43,7 @@ class ToolCard:
             tag(self.element, "tool-card", tool=self.name, id=self.id)
             with ui.row().classes("w-full items-center no-wrap gap-2"):
                 ui.icon(self.renderer.icon, size="xs")
-                ui.label(self.name).classes("text-sm text-weight-medium")
+                ui.label(self.name).classes("text-sm text-weight-medium whitespace-nowrap")
                 ui.label(self._safe(self.renderer.summary, "")).classes("ccs-summary ellipsis grow")
                 self._state = tag(ui.icon("hourglass_empty", size="xs").classes("opacity-50"), "tool-state")
                 tag(mini_button("data_object", self._toggle_raw, title="Raw JSON"), "raw-json-toggle")

@@ -266,3 +266,36 @@ def test_small_things_a_new_user_saw(server, page, steps, scripted_model, tmp_pa
     button = page.get_by_test_id("import-sessions").bounding_box()
     assert button["x"] + button["width"] <= right, (button, right)
     shot(page, tmp_path, "narrow-1000")
+
+
+# -- 3 and 6 in a real run: a permission makes the job 'needs you', and its card shows the project path -----
+
+
+def test_a_permission_shows_needs_you_until_answered_and_names_the_file_as_the_project_does(
+        server, page, steps, scripted_model, tmp_path) -> None:
+    from tests.browser.ui_support import expect_status
+    from tests.support.scripted_model import text, tool_use
+
+    project_dir = server.projects_root / "asks"
+    scripted_model.add_response(tool_use("Write", {"file_path": str(project_dir / "src" / "out.txt"),
+                                                   "content": "yes\n"}))
+    scripted_model.add_response(text("Written."))
+    page.set_viewport_size(DESKTOP)
+    job_id = new_project_with_job(steps, page, "asks", "write a file", permission_mode="default")
+
+    card = page.get_by_test_id("transcript").locator("[data-testid=approval-card][data-kind=permission]")
+    expect(card).to_contain_text("Write: src/out.txt", timeout=TURN_TIMEOUT_MS)
+    expect(card).not_to_contain_text(str(project_dir))
+    expect(page.get_by_test_id("job-status")).to_have_text("needs you")
+    expect(page.get_by_test_id(f"job-row-{job_id}").get_by_test_id("job-row-status")).to_have_text("needs you")
+    expect(page.get_by_test_id(f"sidebar-needs-you-{job_id}")).to_be_visible()
+    shot(page, tmp_path, "needs-you-desktop")
+    page.set_viewport_size(PHONE)
+    expect(page.get_by_test_id("job-status")).to_be_in_viewport()
+    shot(page, tmp_path, "needs-you-phone")
+    page.set_viewport_size(DESKTOP)
+
+    card.get_by_test_id("approve").click()
+    expect_status(page, "idle")
+    expect(page.get_by_test_id(f"job-row-{job_id}").get_by_test_id("job-row-status")).to_have_text("idle")
+    expect(page.get_by_test_id(f"sidebar-needs-you-{job_id}")).to_be_hidden()

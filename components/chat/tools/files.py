@@ -18,7 +18,8 @@ def _path(tool_input: Input) -> str:
 
 
 def _size_line(text: str) -> str:
-    return f"{len(text.splitlines()):,} lines · {fmt.size(len(text.encode('utf-8', 'replace')))}"
+    lines = len(text.splitlines())
+    return f"{lines:,} line{'s' * (lines != 1)} · {fmt.size(len(text.encode('utf-8', 'replace')))}"
 
 
 def _write_summary(tool_input: Input) -> str:
