@@ -11,6 +11,11 @@ from nicegui import ui
 
 _SCRIPT = (Path(__file__).with_name("pwa.js")).read_text()
 THEME = "#1d1d1d"
+# On a phone the header has room for five buttons: while the bell that asks to allow notifications shows
+# (components/shell/notifier.py), the gear to the notification settings waits; once they are allowed, the
+# bell goes and the gear takes its place.
+_PHONE_CSS = ("<style>@media (max-width: 700px) { html:not(.ccs-notify-granted) [data-testid=settings] "
+              "{ display: none !important; } }</style>")
 
 
 def root_path() -> str:
@@ -27,7 +32,7 @@ def install_app_shell() -> None:
     ui.add_head_html(
         f'<link rel="manifest" href="{href}/manifest.webmanifest">'
         f'<meta name="theme-color" content="{THEME}">'
-        f'<link rel="apple-touch-icon" href="{href}/icons/icon-192.png">'
+        f'<link rel="apple-touch-icon" href="{href}/icons/icon-192.png">{_PHONE_CSS}'
         # json.dumps alone would let '</script>' through: a root path is ours, but stay safe
         f"<script>window.ccsRoot = {json.dumps(root).replace('<', chr(92) + 'u003c')};</script>"
         f"<script>{_SCRIPT}</script>")

@@ -125,6 +125,11 @@ def _installed_app_flow(server, new_page, steps, scripted_model, tmp_path, push_
     page.screenshot(path=str(shots / "push-settings.png"))  # docs/usage.md shows it
     page.set_viewport_size(PHONE)
     page.screenshot(path=str(tmp_path / "push-settings-phone.png"))
+    expect(page.get_by_test_id("settings")).to_be_visible()  # notifications allowed: the gear has the bell's place
+    asking = new_page(server, viewport=PHONE)
+    asking.goto("/")
+    expect(asking.get_by_test_id("enable-notifications")).to_be_visible()
+    expect(asking.get_by_test_id("settings")).to_be_hidden()  # five buttons fit beside the name on a phone
     page.set_viewport_size(DESKTOP)
     page.get_by_test_id("push-test").click()
     expect(page.get_by_text("Sent to 1 device.")).to_be_visible()
