@@ -5,6 +5,7 @@ The component-level checks are in tests/ui/test_new_user.py.
 
 from __future__ import annotations
 
+import re
 import subprocess
 from pathlib import Path
 
@@ -299,3 +300,21 @@ def test_a_permission_shows_needs_you_until_answered_and_names_the_file_as_the_p
     expect_status(page, "idle")
     expect(page.get_by_test_id(f"job-row-{job_id}").get_by_test_id("job-row-status")).to_have_text("idle")
     expect(page.get_by_test_id(f"sidebar-needs-you-{job_id}")).to_be_hidden()
+
+
+# -- 2 in a real run: the model's API answers 500 ------------------------------------------------
+
+
+def test_an_api_error_shows_once_and_the_footer_says_what_failed(server, page, steps, scripted_model) -> None:
+    scripted_model.add_error(500, "Internal server boom")
+    page.set_viewport_size(DESKTOP)
+    new_project_with_job(steps, page, "api-error", "hello")
+    expect(page.get_by_test_id("job-status")).to_have_text("failed", timeout=TURN_TIMEOUT_MS)
+    transcript = page.get_by_test_id("transcript")
+    footer = transcript.get_by_test_id("turn-footer")
+    expect(footer).to_contain_text("Turn failed: the API answered with an error")
+    expect(footer).not_to_contain_text("success")
+    expect(transcript.get_by_text("Internal server boom")).to_have_count(1)
+    # The error once, then the job's status in a word.
+    expect(transcript.get_by_test_id("error")).to_have_text([re.compile("API Error: 500 Internal server boom"),
+                                                              re.compile("Job failed$")])
