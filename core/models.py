@@ -97,6 +97,7 @@ class Project(_Record):
     archived: bool = False
     external: bool = False  # points at an existing directory outside PROJECTS_ROOT
     isolate_jobs: bool = False  # new jobs start isolated (their own worktree and branch) unless told otherwise
+    monthly_budget_usd: float | None = None  # spec N3: turns stop once the calendar month's spending reaches it
 
 
 @dataclass
@@ -136,6 +137,7 @@ class Job(_Record):
     base: str | None = None  # the branch the job started from; None: a detached HEAD
     base_commit: str | None = None  # the commit its changes are shown against
     uncommitted_elsewhere: list[str] = field(default_factory=list)  # the main checkout's, not carried over
+    budget_usd: float | None = None  # spec N3: the job's cost cap
 
     @property
     def finished(self) -> bool:

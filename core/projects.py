@@ -7,6 +7,7 @@ from pathlib import Path
 
 from core.errors import Conflict, NotFound, UserError
 from core.hub import Hub
+from core.jobs.budgets import checked_budget
 from core.models import Project, new_id
 from core.settings import Settings
 
@@ -126,6 +127,13 @@ class ProjectService:
         """Whether new jobs of the project get a worktree and branch of their own by default (spec L1)."""
         project = self.get(project_id)
         project.isolate_jobs = bool(isolate)
+        self._save(project)
+        return project
+
+    def set_monthly_budget(self, project_id: str, budget_usd: float | None) -> Project:
+        """What the project's jobs may spend in a calendar month (spec N3); None: no budget."""
+        project = self.get(project_id)
+        project.monthly_budget_usd = checked_budget(budget_usd, "A project's monthly budget")
         self._save(project)
         return project
 

@@ -96,6 +96,7 @@ class UsageLedger:
         self._turns_path = directory / "turns.jsonl"
         self._summary_path = directory / "summary.json"
         self._rows: dict[_Key, list[float]] = {}
+        self._months: dict[tuple[str, str], float] = {}  # (YYYY-MM, project id) -> cost: budgets ask often
         self._recorded_jobs: set[str] = set()
         self._lock = threading.Lock()
         self._loaded = threading.Event()
@@ -123,8 +124,19 @@ class UsageLedger:
                 if self._since_snapshot >= SNAPSHOT_EVERY:
                     self._write_snapshot()
 
+    def month_spent(self, project_id: str, month: str) -> float:
+        """What the project's jobs cost in `month` (YYYY-MM), jobs from before the ledger included."""
+        self.load()
+        with self._lock:
+            spent = self._months.get((month, project_id), 0.0)
+            recorded = set(self._recorded_jobs)
+        return spent + sum(values[0] for (day, project, _, _), values in self._unrecorded_rows(recorded)
+                           if project == project_id and day.startswith(month))
+
     def _add(self, at: float, project_id: str, model: str, job_id: str, values: tuple[float, ...]) -> None:
         key = (day_of(at), project_id, model, job_id)
+        month = (key[0][:7], project_id)
+        self._months[month] = self._months.get(month, 0.0) + values[0]
         row = self._rows.get(key)
         if row is None:
             self._rows[key] = list(values)
@@ -145,6 +157,9 @@ class UsageLedger:
                 snapshot = loads(self._summary_path.read_bytes())
                 self._rows = {tuple(row[:4]): [float(v) for v in row[4:]] for row in snapshot["rows"]}
                 offset = int(snapshot["offset"])
+            self._months = {}
+            for (day, project, _, _), values in self._rows.items():
+                self._months[(day[:7], project)] = self._months.get((day[:7], project), 0.0) + values[0]
             self._recorded_jobs = {key[3] for key in self._rows}
             self._since_snapshot = self._read_turns(offset)
             self._loaded.set()
@@ -155,6 +170,7 @@ class UsageLedger:
                 if offset > os.fstat(f.fileno()).st_size:
                     offset = 0  # the log was replaced: the summary does not describe it
                     self._rows.clear()
+                    self._months.clear()
                 f.seek(offset)
                 count = 0
                 for line in f:

@@ -25,7 +25,7 @@ async def follow_up(job_id: str, body: Message, services: ServicesDep) -> JobOut
     """Send a follow-up. A running job queues it until its turn ends (a `prompt_queued` event says so);
     a finished job resumes its conversation, or starts afresh with a `warning` event if it has none."""
     images = [image.to_image() for image in body.images]
-    return JobOut.of(services.jobs.follow_up(job_id, body.prompt, images))
+    return JobOut.of(services.jobs.follow_up(job_id, body.prompt, images, over_budget=body.over_budget))
 
 
 @router.post("/{job_id}/fork", status_code=status.HTTP_201_CREATED, response_model=JobOut)

@@ -36,7 +36,8 @@ async def create_job(body: JobCreate, services: ServicesDep, request: Request, r
     images = [image.to_image() for image in body.images]
     job = services.jobs.submit(body.project_id, body.prompt, images, mode=body.mode, model=body.model,
                                permission_mode=body.permission_mode, thinking_tokens=body.thinking_tokens,
-                               effort=body.effort, name=body.name, isolated=body.isolated, base=body.base)
+                               effort=body.effort, name=body.name, isolated=body.isolated, base=body.base,
+                               budget_usd=body.budget_usd, over_budget=body.over_budget)
     return created(job, request, response)
 
 
@@ -64,12 +65,12 @@ async def rename_job(job_id: str, body: JobRename, services: ServicesDep) -> Job
 
 @router.patch("/{job_id}/settings", response_model=JobOut)
 async def update_settings(job_id: str, body: JobSettings, services: ServicesDep) -> JobOut:
-    """Model, permission mode, thinking and effort; a live session picks them up between turns."""
+    """Model, permission mode, thinking, effort and the cost cap; a live session picks them up between turns."""
     sent = body.model_fields_set
     clear = tuple(name for name in sent if getattr(body, name) is None)
     job = await services.jobs.update_settings(
         job_id, model=body.model if "model" in sent else None, permission_mode=body.permission_mode,
-        thinking_tokens=body.thinking_tokens, effort=body.effort, clear=clear)
+        thinking_tokens=body.thinking_tokens, effort=body.effort, budget_usd=body.budget_usd, clear=clear)
     return JobOut.of(job)
 
 

@@ -34,13 +34,15 @@ async def get_project(project_id: str, services: ServicesDep) -> ProjectOut:
 
 @router.patch("/{project_id}", response_model=ProjectOut)
 async def update_project(project_id: str, body: ProjectUpdate, services: ServicesDep) -> ProjectOut:
-    """Rename (only the display name changes; the directory stays where it is), or choose whether new jobs
-    are isolated by default."""
+    """Rename (only the display name changes; the directory stays where it is), choose whether new jobs
+    are isolated by default, or set the monthly budget (null removes it)."""
     project = services.projects.get(project_id)
     if body.name is not None:
         project = services.projects.rename(project_id, body.name)
     if body.isolate_jobs is not None:
         project = services.projects.set_isolate_jobs(project_id, body.isolate_jobs)
+    if "monthly_budget_usd" in body.model_fields_set:
+        project = services.projects.set_monthly_budget(project_id, body.monthly_budget_usd)
     return ProjectOut.of(project)
 
 

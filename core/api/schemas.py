@@ -47,6 +47,8 @@ class ProjectUpdate(_Body):
     name: str | None = Field(None, max_length=1000)
     isolate_jobs: bool | None = Field(None, description="New jobs get a worktree and branch of their own "
                                                         "unless their submit says otherwise.")
+    monthly_budget_usd: float | None = Field(None, description="What the project's jobs may spend in a calendar "
+                                                               "month, in USD (null: no budget).")
 
 
 class ProjectOut(BaseModel):
@@ -57,6 +59,7 @@ class ProjectOut(BaseModel):
     archived: bool
     external: bool
     isolate_jobs: bool
+    monthly_budget_usd: float | None
 
     @classmethod
     def of(cls, project: Project) -> ProjectOut:
@@ -93,6 +96,8 @@ class JobCreate(_Body):
                                                     "project's `isolate_jobs`.")
     base: str | None = Field(None, max_length=250, description="The branch an isolated job starts from; default: "
                                                                "the project's current branch.")
+    budget_usd: float | None = Field(None, description="The job's cost cap in USD: its turns stop there.")
+    over_budget: bool = Field(False, description="Start even though the project's monthly budget is used up.")
 
 
 class JobRename(_Body):
@@ -106,11 +111,14 @@ class JobSettings(_Body):
     permission_mode: PermissionMode | None = None
     thinking_tokens: int | None = None
     effort: Effort | None = None
+    budget_usd: float | None = Field(None, description="The job's cost cap in USD (null: none).")
 
 
 class Message(_Body):
     prompt: str
     images: ImageList = []
+    over_budget: bool = Field(False, description="Send it even though the job's or the project's budget is used "
+                                                 "up (spec N3).")
 
 
 class Fork(Message):
@@ -173,6 +181,7 @@ class JobOut(BaseModel):
     base_commit: str | None = Field(description="The commit its changes are counted from.")
     uncommitted_elsewhere: list[str] = Field(description="The main checkout's uncommitted changes when the "
                                                          "job started, not carried over into its worktree.")
+    budget_usd: float | None = Field(description="The job's cost cap in USD, if it has one.")
 
     @classmethod
     def of(cls, job: Job) -> JobOut:

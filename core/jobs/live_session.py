@@ -54,6 +54,7 @@ class SessionSetup:
     env: dict[str, str]
     approval_wait_s: float  # how long a hook may wait for a person's answer to a question or plan
     runner: Runner = field(default_factory=LocalRunner)  # where the CLI runs (spec O1)
+    max_budget_usd: float | None = None  # what the CLI may spend before it stops a turn (spec N3)
 
 
 class SessionHost(Protocol):
@@ -204,6 +205,8 @@ class LiveSession:
             options.thinking = {"type": "enabled", "budget_tokens": job.thinking_tokens}
         if job.effort:
             options.effort = job.effort  # type: ignore[assignment]
+        if self.setup.max_budget_usd is not None:
+            options.max_budget_usd = self.setup.max_budget_usd
         if self.resume:
             options.resume = self.resume.session_id
             options.fork_session = self.resume.fork

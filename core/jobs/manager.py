@@ -25,6 +25,7 @@ from core.claude_home import has_stored_login
 from core.errors import Conflict, UserError
 from core.jobs import branching
 from core.jobs.approvals import PERMISSION, PLAN, QUESTION, ApprovalBroker
+from core.jobs.budgets import Budgets, checked_budget
 from core.jobs.checkpoints import PartialCheckpoints
 from core.jobs.conversations import Conversations
 from core.jobs.images import Image
@@ -77,6 +78,7 @@ class JobManager(JobRecords):
         self.liveness = Liveness(self, settings, self.approvals, self.runner)
         self.checkpoints = PartialCheckpoints(self)
         self.usage = UsageLedger(settings.state_dir / "usage", self)  # spec N1: each turn's cost and tokens
+        self.budgets = Budgets(self)  # spec N3
         self.isolation = JobIsolation(self, Worktrees(settings.state_dir))
         self.conversations = Conversations(self, self.isolation.directory)
         self.session_names = SessionNames(self.isolation.directory)  # spec N5: job names in `claude --resume`
@@ -130,13 +132,16 @@ class JobManager(JobRecords):
     def submit(self, project_id: str, text: str, images: list[Image] | None = None, *,
                mode: str = JobMode.JOB, model: str | None = None, permission_mode: str | None = None,
                thinking_tokens: int | None = None, effort: str | None = None,
-               name: str | None = None, isolated: bool | None = None, base: str | None = None) -> Job:
+               name: str | None = None, isolated: bool | None = None, base: str | None = None,
+               budget_usd: float | None = None, over_budget: bool = False) -> Job:
         """A new job. `isolated`: in a worktree and branch of its own (default: the project's choice), started
-        from `base` (default: the project's current branch)."""
+        from `base` (default: the project's current branch). `budget_usd`: its cost cap; `over_budget`: start
+        even though the project's monthly budget is used up (spec N3)."""
         project = self.projects.get(project_id)
         if project.archived:
             raise Conflict(f"Project {project.name!r} is archived; restore it first.")
         prompt = Prompt(text, list(images or []))
+        budget_usd = checked_budget(budget_usd, "A job's budget")
         isolate = project.isolate_jobs if isolated is None else isolated
         self.liveness.make_room(directory=None if isolate else str(self.projects.directory(project_id)))
         job = Job(id=new_id(), project_id=project_id, name=(name or "").strip()[:200] or job_name(text),
@@ -144,13 +149,17 @@ class JobManager(JobRecords):
                   permission_mode=permission_mode or self.settings.default_permission_mode)
         apply_settings(job, mode=mode, thinking_tokens=thinking_tokens, effort=effort,
                        permission_mode=job.permission_mode)
+        job.budget_usd = budget_usd
+        self.budgets.guard(job, over_budget)
         if isolate:
             self.isolation.set_up(job, base)
         self.add(job, prompt.event())
         self._start_session(job, prompt)
         return job
 
-    def follow_up(self, job_id: str, text: str, images: list[Image] | None = None) -> Job:
+    def follow_up(self, job_id: str, text: str, images: list[Image] | None = None, *,
+                  over_budget: bool = False) -> Job:
+        """A message to the job; `over_budget`: send it even though a budget is used up (spec N3)."""
         job = self.get(job_id)
         try:
             prompt = Prompt(text, list(images or []))
@@ -159,6 +168,7 @@ class JobManager(JobRecords):
             raise
         if job.status == JobStatus.ARCHIVED:
             raise Conflict("This job is archived; restore it before sending a follow-up.")
+        self.budgets.guard(job, over_budget)
         session = self.live.get(job_id)
         if session and not session.closing and session.needs_reconnect and not session.turn_active:
             session.close(HIBERNATE, "settings changed")
@@ -209,6 +219,7 @@ class JobManager(JobRecords):
         if job.status not in FINISHED or self.live.get(job_id):
             raise Conflict("Only a failed or completed job can be retried.")
         prompt = Prompt(job.prompt)
+        self.budgets.guard(job)
         self.liveness.make_room(job_id)
         self.emit(job, prompt.event())
         self.resume_with(job, prompt, warn=False)
@@ -234,7 +245,8 @@ class JobManager(JobRecords):
             env["IS_SANDBOX"] = "1"  # the CLI refuses bypassPermissions as root without it
         wait = max(self.settings.question_timeout_s, self.settings.plan_timeout_s) + 60
         runner = self.local_runner if job.isolated else self.runner  # a worktree of its own: nothing to share
-        setup = SessionSetup(cwd=str(self.isolation.directory(job)), env=env, approval_wait_s=wait, runner=runner)
+        setup = SessionSetup(cwd=str(self.isolation.directory(job)), env=env, approval_wait_s=wait, runner=runner,
+                             max_budget_usd=self.budgets.cli_cap(job))
         return LiveSession(self.reports, job, setup, self.approvals, resume)
 
     def _start_session(self, job: Job, prompt: Prompt | None, resume: ResumeSpec | None = None) -> None:
@@ -360,12 +372,17 @@ class JobManager(JobRecords):
 
     async def update_settings(self, job_id: str, *, model: str | None = None,
                               permission_mode: str | None = None, thinking_tokens: int | None = None,
-                              effort: str | None = None, clear: tuple[str, ...] = ()) -> Job:
-        """Change model, permission mode, thinking or effort; live sessions pick them up between turns."""
+                              effort: str | None = None, budget_usd: float | None = None,
+                              clear: tuple[str, ...] = ()) -> Job:
+        """Change model, permission mode, thinking, effort or the budget; live sessions pick them up between
+        turns (a new budget when their CLI next starts)."""
         job = self.get(job_id)
         if model is not None and not isinstance(model, str):  # the API checks types; a UI event may not
             raise UserError("The model must be given by name.")
-        before = (job.thinking_tokens, job.effort)
+        budget_usd = checked_budget(budget_usd, "A job's budget")
+        before = (job.thinking_tokens, job.effort, job.budget_usd)
+        if budget_usd is not None or "budget_usd" in clear:
+            job.budget_usd = budget_usd
         if model is not None or "model" in clear:
             job.model = (model or "").strip() or None
         apply_settings(job, permission_mode=permission_mode, thinking_tokens=thinking_tokens, effort=effort,
@@ -377,8 +394,8 @@ class JobManager(JobRecords):
                 await session.set_model(job.model)
             if permission_mode:
                 await session.set_permission_mode(job.permission_mode)
-            if (job.thinking_tokens, job.effort) != before:
-                session.needs_reconnect = True
+            if (job.thinking_tokens, job.effort, job.budget_usd) != before:
+                session.needs_reconnect = True  # given to the CLI when it starts
         return job
 
     def add_imported_job(self, job: Job, history: list[dict[str, Any]]) -> Job:

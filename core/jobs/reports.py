@@ -108,6 +108,12 @@ class SessionReports:
         if session.closing:
             self.jobs.save(job)
             return
+        if result.subtype == "error_max_budget_usd":  # the CLI stopped at the budget it was given (spec N3)
+            message = self.jobs.budgets.stopped(job)
+            self.jobs.emit(job, events.make(events.ERROR, message=message, budget=True))
+            session.close(HIBERNATE, "budget reached")  # the next turn's CLI starts with what is left, or none
+            self.jobs.liveness.become_idle(job, reason=None)
+            return
         interrupted = result.subtype == "error_during_execution" or \
             getattr(result, "terminal_reason", None) in ("aborted_streaming", "aborted_tools")
         if result.is_error and not interrupted:

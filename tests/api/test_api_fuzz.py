@@ -51,13 +51,17 @@ ROUTES = {"/projects": "GET POST", "/projects/{p}": "GET PATCH", "/projects/{p}/
           "/projects/{p}/git/hunks": "GET", "/projects/{p}/git/hunks/{h}/stage": "POST",
           "/projects/{p}/git/hunks/{h}/unstage": "POST", "/projects/{p}/git/hunks/{h}/discard": "POST",
           "/jobs/{j}/changes": "GET", "/jobs/{j}/changes/hunks/{h}/accept": "POST",
-          "/jobs/{j}/changes/hunks/{h}/reject": "POST", "/jobs/{j}/merge": "POST"}
+          "/jobs/{j}/changes/hunks/{h}/reject": "POST", "/jobs/{j}/merge": "POST",
+          "/jobs/{j}/export": "GET", "/jobs/import": "POST", "/usage": "GET", "/usage/export.csv": "GET",
+          "/push/key": "GET", "/push/subscriptions": "POST DELETE", "/push/preferences": "GET PUT",
+          "/push/test": "POST"}
 METHODS = ["GET", "POST", "PATCH", "PUT", "DELETE"]
 FIELDS = ["name", "path", "project_id", "prompt", "images", "mode", "model", "permission_mode", "thinking_tokens",
           "effort", "at_seq", "user_seq", "dry_run", "behavior", "message", "answers", "media_type", "data", "paths",
-          "text", "level", "squash", "first_commit"]
+          "text", "level", "squash", "first_commit", "budget_usd", "over_budget", "monthly_budget_usd", "endpoint",
+          "keys", "approvals", "finished", "failed", "format", "version", "job", "events"]
 PARAMS = ["after_seq", "before_seq", "limit", "include_archived", "status", "project_id", "job_id", "path", "query",
-          "regex", "case_sensitive", "context", "staged"]
+          "regex", "case_sensitive", "context", "staged", "start", "end", "format"]
 # Values that get query parameters past validation: booleans, and names the fuzzed project holds.
 PARAM_VALUES = ["true", "false", "", ".", "a.txt", "sub", "sub/b.txt", "../a.txt", "/etc/passwd", "link", "*"]
 
