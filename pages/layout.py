@@ -92,6 +92,9 @@ def frame(services: Services, *, project_id: str | None = None, job_id: str | No
                 ui.tooltip(_NO_LOGIN_TEXT)
         ui.space()
         ApprovalsBadge(services)
+        ui.button(icon="bar_chart", on_click=lambda: ui.navigate.to("/usage")).props(
+            "flat round color=white aria-label='Usage' data-testid=usage-link").classes("ccs-hide-phone").tooltip(
+            "Usage: what agents cost")
         Palette(services).button()
         Notifier(services).button()
         ui.button(icon="settings", on_click=lambda: ui.navigate.to("/settings/notifications")).props(

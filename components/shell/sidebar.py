@@ -90,6 +90,10 @@ class ProjectSidebar:
             ui.button(icon="download", on_click=lambda: ui.navigate.to("/import")).props(
                 "flat round dense aria-label='Import CLI sessions' data-testid=import-sessions").style(
                 "flex: none").tooltip("Import sessions from the claude command line")
+            # On a phone the header has no room for it: usage is reached from here (spec N1).
+            ui.button(icon="bar_chart", on_click=lambda: ui.navigate.to("/usage")).props(
+                "flat round dense aria-label='Usage' data-testid=usage-link-phone").classes("ccs-phone-only").style(
+                "flex: none")
         self.body = ui.column().classes("w-full gap-1")
         self._shown: tuple | None = None
         self._sections: dict[str, _ProjectSection] = {}

@@ -30,7 +30,8 @@ def test_the_usage_page_shows_what_the_jobs_cost(server, page, new_page, steps, 
         client.post("/api/projects", json={"name": "usage-idle"}).raise_for_status()
     assert report["totals"]["turns"] == 2 and report["totals"]["cost_usd"] > 0.5
 
-    page.goto("/usage")
+    page.get_by_test_id("usage-link").click()  # from the header
+    expect(page).to_have_url(f"{server.url}/usage")
     expect(page.get_by_test_id("usage-total-cost")).to_have_text(cost(report["totals"]["cost_usd"]))
     expect(page.get_by_test_id("usage-total-turns")).to_have_text("2")
     expect(page.get_by_test_id("usage-total-input_tokens")).to_have_text("400k")
@@ -62,7 +63,10 @@ def test_the_usage_page_shows_what_the_jobs_cost(server, page, new_page, steps, 
     expect(page.get_by_test_id("usage-total-turns")).to_have_text("0")
 
     phone = new_page(server, viewport={"width": 390, "height": 844})
-    phone.goto("/usage")
+    phone.goto("/")
+    expect(phone.get_by_test_id("usage-link")).to_be_hidden()  # no room in a phone's header: in the sidebar
+    phone.get_by_test_id("usage-link-phone").click()
+    expect(phone).to_have_url(f"{server.url}/usage")
     expect(phone.get_by_test_id("usage-total-cost")).to_have_text(cost(report["totals"]["cost_usd"]))
     width = phone.evaluate("document.documentElement.scrollWidth")
     assert width <= 390, f"the page scrolls sideways on a phone ({width} px)"
