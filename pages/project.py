@@ -5,6 +5,7 @@ from __future__ import annotations
 from nicegui import ui
 
 from components.job.composer import Composer
+from components.usage.project_budget import ProjectBudget
 from core.services import Services
 from pages.layout import found, frame
 
@@ -23,6 +24,7 @@ def register(services: Services) -> None:
                     "text-warning")
                 return
             services.jobs.warm_up(project.id)  # the job about to be written finds its CLI started
+            ProjectBudget(services, project.id)
             ui.label("Start a job").classes("text-subtitle1 q-mt-md")
             Composer(services, project.id, file_completer=services.file_completer(project.id),
                      on_sent=lambda job_id: ui.navigate.to(f"/job/{job_id}"))

@@ -14,6 +14,7 @@ from components.common.format import text_of_input
 from components.common.notify import toast
 from components.job.isolation import IsolationOption
 from core.errors import UserError
+from core.jobs.budgets import BudgetReached
 from core.jobs.images import MAX_IMAGE_BYTES, MAX_IMAGES, Image, from_base64, validate
 from core.models import EFFORT_LEVELS, PERMISSION_MODES
 from core.services import Services
@@ -114,6 +115,8 @@ class Composer:
                     "w-44")
                 self.effort = ui.select([""] + list(EFFORT_LEVELS), value="", label="Effort").props(
                     "dense").classes("w-28")
+                self.budget = ui.number("Budget, USD (empty: none)", min=0, step=1, format="%.2f").props(
+                    "dense data-testid=job-budget").classes("w-44")
             self.isolation = IsolationOption(self.services, self.project_id)
 
     # -- drafts and completion ------------------------------------------------------------
@@ -220,6 +223,10 @@ class Composer:
     # -- sending --------------------------------------------------------------------------
 
     async def send(self) -> None:
+        await self._send(over_budget=False)
+
+    async def _send(self, over_budget: bool) -> None:
+        # Not send()'s parameter: NiceGUI hands an event handler that takes one the event's arguments.
         text = text_of_input(self.text).strip()
         if self._choices and not any(text == label for label, _, _ in self._choices):
             self._apply(self._choices[self._chosen][2])  # Enter on a partial `/comp` or `@pa` takes the suggestion
@@ -229,11 +236,15 @@ class Composer:
         text = text_of_input(self.text).strip()  # a local command may have left only the prompt
         try:
             if self.job_id is None:
-                job = self.services.jobs.submit(self.project_id, text, self.images, **self._options())
+                job = self.services.jobs.submit(self.project_id, text, self.images, **self._options(),
+                                                over_budget=over_budget)
                 job_id = job.id
             else:
-                self.services.jobs.follow_up(self.job_id, text, self.images)
+                self.services.jobs.follow_up(self.job_id, text, self.images, over_budget=over_budget)
                 job_id = self.job_id
+        except BudgetReached as exc:
+            self._ask_to_continue(str(exc))
+            return
         except UserError as exc:
             toast(str(exc), type="negative")
             return
@@ -246,14 +257,31 @@ class Composer:
         if self.on_sent:
             self.on_sent(job_id)
 
+    def _ask_to_continue(self, reason: str) -> None:
+        """A budget is used up (spec N3): say which and by how much; going on is the person's deliberate choice."""
+        with ui.dialog() as dialog, ui.card().classes("max-w-md").props("data-testid=budget-dialog"):
+            ui.label("Budget reached").classes("text-h6")
+            ui.label(reason).props("data-testid=budget-reason")
+            with ui.row().classes("w-full justify-end gap-2"):
+                ui.button("Cancel", on_click=dialog.close).props("flat")
+
+                async def go_on() -> None:
+                    dialog.close()
+                    await self._send(over_budget=True)
+
+                ui.button("Continue anyway", on_click=go_on).props("color=warning data-testid=budget-continue")
+        dialog.open()
+
     def _options(self) -> dict:
         thinking = self.thinking.value
         if not isinstance(thinking, int | float) or thinking < 0:  # cleared, or not a number at all
             thinking = None
+        budget = self.budget.value
         return {"mode": self.mode.value, "model": text_of_input(self.model).strip() or None,
                 "permission_mode": self.permission_mode.value,
                 "thinking_tokens": int(thinking) if thinking is not None else None,
-                "effort": self.effort.value or None, "isolated": self.isolation.value}
+                "effort": self.effort.value or None, "isolated": self.isolation.value,
+                "budget_usd": budget if isinstance(budget, int | float) and budget > 0 else None}
 
     async def _local_command(self, text: str) -> bool:
         if self.job_id is None:

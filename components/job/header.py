@@ -10,6 +10,7 @@ from components.common.notify import toast
 from components.common.rename_dialog import open_rename_dialog
 from components.job.isolation import IsolationBar
 from core.errors import UserError
+from core.jobs.export import export
 from core.models import EFFORT_LEVELS, PERMISSION_MODES
 from core.services import Services
 
@@ -79,11 +80,12 @@ class JobHeader:
         self.retry_blocked.set_visibility(blocked)
         for testid, button in self._buttons.items():
             button.set_visibility(testid in allowed)
-        settings = (job.model, job.permission_mode, job.thinking_tokens, job.effort)
+        settings = (job.model, job.permission_mode, job.thinking_tokens, job.effort, job.budget_usd)
         if settings != self._settings_shown:  # changed elsewhere (another window, the API): show the new values
             self._settings_shown = settings
             self.model.value, self.mode.value = job.model or "", job.permission_mode
             self.thinking.value, self.effort.value = job.thinking_tokens, job.effort or ""
+            self.budget.value = job.budget_usd
         self._tick()
 
     def _build(self, job) -> None:
@@ -111,6 +113,7 @@ class JobHeader:
                         f"dense outline color={color} data-testid={testid}")
                     for label, icon, method, testid, color in CONTROLS}
                 self._settings_menu()
+                self._export_menu()
             self.retry_blocked = ui.label(RETRY_BLOCKED).classes("text-caption text-warning").props(
                 "data-testid=retry-blocked")
             self.retry_blocked.set_visibility(False)
@@ -145,17 +148,22 @@ class JobHeader:
                 self.thinking = thinking = ui.number("Thinking tokens (0 = off)", min=0, step=1024).classes(
                     "w-full")
                 self.effort = effort = ui.select([""] + list(EFFORT_LEVELS), label="Effort").classes("w-full")
+                self.budget = budget = ui.number("Budget, USD (empty: none)", min=0, step=1, format="%.2f").props(
+                    "data-testid=job-budget-setting").classes("w-full")
 
                 async def save() -> None:
-                    name, tokens = text_of_input(model).strip(), thinking.value
+                    name, tokens, cap = text_of_input(model).strip(), thinking.value, budget.value
                     if not isinstance(tokens, int | float) or tokens < 0:  # cleared (or not a number at all)
                         tokens = None
-                    clear = tuple(k for k, v in (("model", name), ("effort", effort.value)) if not v)
+                    if not isinstance(cap, int | float) or cap <= 0:  # cleared: no budget
+                        cap = None
+                    clear = tuple(k for k, v in (("model", name), ("effort", effort.value), ("budget_usd", cap))
+                                  if not v)
                     try:
                         await self.services.jobs.update_settings(
                             self.job_id, model=name or None, permission_mode=mode.value,
                             thinking_tokens=int(tokens) if tokens is not None else None,
-                            effort=effort.value or None, clear=clear)
+                            effort=effort.value or None, budget_usd=cap, clear=clear)
                     except UserError as exc:
                         with self.box:
                             toast(str(exc), type="negative")
@@ -164,6 +172,19 @@ class JobHeader:
                         toast("Settings saved; they apply from the next turn.")
 
                 ui.button("Save", on_click=save).props("dense")
+
+    def _export_menu(self) -> None:
+        """The conversation as a file (spec N5)."""
+        with ui.button("Export", icon="ios_share").props("dense outline color=grey data-testid=job-export"):
+            with ui.menu():
+                for label, fmt in (("Markdown", "markdown"), ("HTML page", "html"), ("JSON (imports back)", "json")):
+                    ui.menu_item(label, on_click=lambda f=fmt: self._download(f)).props(
+                        f"data-testid=export-{fmt}")
+
+    def _download(self, fmt: str) -> None:
+        job = self.services.jobs.get(self.job_id)
+        exported = export(job, self.services.jobs.events(self.job_id), fmt)
+        ui.download(exported.content, exported.filename, exported.media_type)
 
     def _tick(self) -> None:
         job = self.services.jobs.jobs.get(self.job_id)
