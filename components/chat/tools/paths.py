@@ -63,18 +63,18 @@ def first_line_of(path: str, old: str, new: str) -> int | None:
         return None
     if stat.st_size > MAX_READ_BYTES:
         return None
-    return _find(str(file), stat.st_mtime_ns, stat.st_size, old, new)
-
-
-@lru_cache(maxsize=256)
-def _find(file: str, _mtime: int, _size: int, old: str, new: str) -> int | None:
-    try:
-        text = Path(file).read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return None
+    text = _text(str(file), stat.st_mtime_ns, stat.st_size)
     for snippet in (old, new):
-        if snippet:
+        if text is not None and snippet:
             index = text.find(snippet)
             if index >= 0:
                 return text.count("\n", 0, index)
     return None
+
+
+@lru_cache(maxsize=16)  # a transcript's edits are mostly to a few files; at most 16 MB kept
+def _text(file: str, _mtime: int, _size: int) -> str | None:
+    try:
+        return Path(file).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
