@@ -67,6 +67,7 @@ class Palette:
                 ui.label("Recent jobs").classes("text-caption text-grey q-mt-sm")
             if not self.results:
                 ui.label("No jobs match." if not recent else "No jobs yet.").classes("text-grey q-pa-sm")
+            waiting = {approval.job_id for approval in self.services.jobs.approvals.pending()}
             for index, job_id in enumerate(self.results):
                 job = self.services.jobs.jobs.get(job_id)
                 if job is None:
@@ -80,7 +81,8 @@ class Palette:
                 with ui.row().classes(f"w-full items-center no-wrap gap-2 q-pa-sm rounded-borders cursor-pointer "
                                       f"{highlight}").props(
                         f"data-testid=palette-item aria-selected={'true' if chosen else 'false'}") as row:
-                    ui.icon("circle", size="10px", color="white" if chosen else status_color(job.status))
+                    dot = "white" if chosen else status_color(job.status, job_id in waiting)  # orange: needs you
+                    ui.icon("circle", size="10px", color=dot)
                     ui.label(job.name).classes("ellipsis")
                     ui.space()
                     ui.label(project).classes("text-caption")
