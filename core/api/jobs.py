@@ -6,6 +6,8 @@ starts tasks on the running loop, so it must be called from the loop, as the UI 
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Request, Response, status
 
 from core.api.deps import ServicesDep
@@ -72,6 +74,14 @@ async def update_settings(job_id: str, body: JobSettings, services: ServicesDep)
         job_id, model=body.model if "model" in sent else None, permission_mode=body.permission_mode,
         thinking_tokens=body.thinking_tokens, effort=body.effort, budget_usd=body.budget_usd, clear=clear)
     return JobOut.of(job)
+
+
+@router.get("/{job_id}/context")
+async def job_context(job_id: str, services: ServicesDep) -> dict[str, Any]:
+    """How full the live job's context window is (spec N2): `tokens`, `max_tokens`, `percent`,
+    `auto_compact_at` (the CLI compacts by itself there; null when it does not), `model` and the biggest
+    `parts`. 409 when the job has no running Claude Code process. Send `/compact` as a message to compact."""
+    return await services.jobs.context(job_id)
 
 
 @router.post("/{job_id}/stop", response_model=JobOut)

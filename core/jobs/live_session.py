@@ -142,6 +142,13 @@ class LiveSession:
         if self.client is not None:
             await self.client.set_permission_mode(mode)  # type: ignore[arg-type]
 
+    async def context_usage(self) -> dict[str, Any] | None:
+        """How full the conversation's context window is, as the CLI's /context counts it (spec N2); None when
+        no CLI is connected."""
+        if self.client is None or not self.connected:
+            return None
+        return dict(await self.client.get_context_usage())
+
     async def wait_connected(self, timeout: float) -> bool:
         """Wait until the CLI is connected (True), or the session ended or the time ran out (False)."""
         if self.connected:

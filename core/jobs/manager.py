@@ -398,6 +398,21 @@ class JobManager(JobRecords):
                 session.needs_reconnect = True  # given to the CLI when it starts
         return job
 
+    async def context(self, job_id: str) -> dict[str, Any]:
+        """How full a live job's context window is (spec N2): tokens used and available, the share, when the
+        CLI compacts by itself, and the biggest parts. Conflict when the job has no connected CLI."""
+        self.get(job_id)
+        session = self.live.get(job_id)
+        usage = await session.context_usage() if session and not session.closing else None
+        if usage is None:
+            raise Conflict("The job has no running Claude Code process; its context is measured while it runs.")
+        total, limit = int(usage.get("totalTokens") or 0), int(usage.get("maxTokens") or 0)
+        parts = [{"name": str(c.get("name")), "tokens": int(c.get("tokens") or 0)}
+                 for c in usage.get("categories") or [] if c.get("name") not in ("Free space", "Autocompact buffer")]
+        return {"tokens": total, "max_tokens": limit, "percent": round(100 * total / limit, 1) if limit else 0.0,
+                "auto_compact_at": usage.get("autoCompactThreshold") if usage.get("isAutoCompactEnabled") else None,
+                "model": usage.get("model"), "parts": sorted(parts, key=lambda p: -p["tokens"])}
+
     def add_imported_job(self, job: Job, history: list[dict[str, Any]]) -> Job:
         self.projects.get(job.project_id)
         return super().add_imported_job(job, history)

@@ -52,7 +52,8 @@ ROUTES = {"/projects": "GET POST", "/projects/{p}": "GET PATCH", "/projects/{p}/
           "/projects/{p}/git/hunks/{h}/unstage": "POST", "/projects/{p}/git/hunks/{h}/discard": "POST",
           "/jobs/{j}/changes": "GET", "/jobs/{j}/changes/hunks/{h}/accept": "POST",
           "/jobs/{j}/changes/hunks/{h}/reject": "POST", "/jobs/{j}/merge": "POST",
-          "/jobs/{j}/export": "GET", "/jobs/import": "POST", "/usage": "GET", "/usage/export.csv": "GET",
+          "/jobs/{j}/export": "GET", "/jobs/import": "POST", "/jobs/{j}/context": "GET", "/usage": "GET",
+          "/usage/export.csv": "GET",
           "/push/key": "GET", "/push/subscriptions": "POST DELETE", "/push/preferences": "GET PUT",
           "/push/test": "POST"}
 METHODS = ["GET", "POST", "PATCH", "PUT", "DELETE"]
