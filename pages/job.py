@@ -7,6 +7,7 @@ from nicegui import ui
 from components.chat import ChatView
 from components.common.notify import toast
 from components.job.composer import Composer
+from components.job.context_gauge import ContextGauge
 from components.job.header import JobHeader
 from components.workspace import PANELS
 from core.errors import UserError
@@ -67,6 +68,7 @@ def register(services: Services) -> None:
                         with ui.element("div").classes("w-full grow overflow-y-auto").props(
                                 "data-testid=transcript"):
                             ChatView(services, job.id, on_fork=fork, on_edit=edit)
+                        ContextGauge(services, job.id)
                         Composer(services, job.project_id, job.id,
                                  file_completer=services.file_completer(job.project_id))
                 for name in shown[1:]:

@@ -26,6 +26,10 @@ SHOWN_RESTORED_FILES = 8
 # Wrappers the CLI puts around echoed slash-command input and output.
 _COMMAND_TAGS = re.compile(r"</?(?:local-command-stdout|local-command-stderr|command-name|command-message|"
                            r"command-args)>")
+# A compaction's summary, as the CLI echoes it: a first line, reminders for the model, the summary, instructions.
+_COMPACTED = "This session is being continued from a previous conversation"
+_REMINDER = re.compile(r"<system-reminder>.*?</system-reminder>", re.S)
+_SUMMARY_INSTRUCTIONS = ("If you need specific details from before compaction", "Continue the conversation from")
 INTERRUPTED_SUBTYPES = {"error_during_execution"}
 QUIET_STATUSES = {"running", "idle"}  # every turn passes through them; the indicator already says so
 
@@ -69,9 +73,25 @@ def rewind_notice(event: dict[str, Any]) -> None:
             "whitespace-pre-wrap break-words")
 
 
+def compaction_summary(text: str) -> str | None:
+    """The summary a compaction left, without the CLI's instructions to the model around it (which name the
+    transcript's absolute path); None for any other echoed text."""
+    if not text.startswith(_COMPACTED):
+        return None
+    summary = _REMINDER.sub("", text.partition("\n")[2])
+    kept = [line for line in summary.splitlines() if not line.startswith(_SUMMARY_INSTRUCTIONS)]
+    return "\n".join(kept).strip()
+
+
 def echoed_user(event: dict[str, Any]) -> None:
     """Prompts the CLI echoed itself (slash-command input and output): context, not the user's words."""
     text = _COMMAND_TAGS.sub("", event.get("text", "")).strip()
+    summary = compaction_summary(text)
+    if summary is not None:  # spec N2: what the model keeps of the conversation from here on
+        with tag(ui.expansion("Summary kept after compacting", icon="compress").props("dense").classes(
+                "w-full ccs-echo"), "compaction-summary"):
+            output(summary or "(empty)", title="Summary", max_lines=40)
+        return
     if text:
         with tag(ui.column().classes("ccs-echo w-full gap-0"), "echoed-message"):
             output(text, title="Command output", max_lines=12)
