@@ -138,6 +138,7 @@ class Job(_Record):
     base_commit: str | None = None  # the commit its changes are shown against
     uncommitted_elsewhere: list[str] = field(default_factory=list)  # the main checkout's, not carried over
     budget_usd: float | None = None  # spec N3: the job's cost cap
+    mcp_disabled: list[str] = field(default_factory=list)  # spec N4: the project's MCP servers this job leaves off
 
     @property
     def finished(self) -> bool:

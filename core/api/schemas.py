@@ -182,6 +182,7 @@ class JobOut(BaseModel):
     uncommitted_elsewhere: list[str] = Field(description="The main checkout's uncommitted changes when the "
                                                          "job started, not carried over into its worktree.")
     budget_usd: float | None = Field(description="The job's cost cap in USD, if it has one.")
+    mcp_disabled: list[str] = Field(description="The project's MCP servers this job leaves off.")
 
     @classmethod
     def of(cls, job: Job) -> JobOut:

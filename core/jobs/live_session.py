@@ -55,6 +55,7 @@ class SessionSetup:
     approval_wait_s: float  # how long a hook may wait for a person's answer to a question or plan
     runner: Runner = field(default_factory=LocalRunner)  # where the CLI runs (spec O1)
     max_budget_usd: float | None = None  # what the CLI may spend before it stops a turn (spec N3)
+    mcp_servers: dict[str, dict[str, Any]] = field(default_factory=dict)  # the project's, checked (spec N4)
 
 
 class SessionHost(Protocol):
@@ -149,6 +150,16 @@ class LiveSession:
             return None
         return dict(await self.client.get_context_usage())
 
+    async def mcp_status(self) -> list[dict[str, Any]] | None:
+        """The MCP servers the CLI knows and how they are (spec N4); None when no CLI is connected."""
+        if self.client is None or not self.connected:
+            return None
+        return list((await self.client.get_mcp_status()).get("mcpServers") or [])
+
+    async def toggle_mcp_server(self, name: str, enabled: bool) -> None:
+        if self.client is not None and self.connected:
+            await self.client.toggle_mcp_server(name, enabled)
+
     async def wait_connected(self, timeout: float) -> bool:
         """Wait until the CLI is connected (True), or the session ended or the time ran out (False)."""
         if self.connected:
@@ -214,6 +225,8 @@ class LiveSession:
             options.effort = job.effort  # type: ignore[assignment]
         if self.setup.max_budget_usd is not None:
             options.max_budget_usd = self.setup.max_budget_usd
+        if self.setup.mcp_servers:
+            options.mcp_servers = {name: dict(config) for name, config in self.setup.mcp_servers.items()}
         if self.resume:
             options.resume = self.resume.session_id
             options.fork_session = self.resume.fork

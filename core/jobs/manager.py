@@ -22,7 +22,7 @@ from typing import Any
 
 from core import events
 from core.claude_home import has_stored_login
-from core.errors import Conflict, UserError
+from core.errors import Conflict, NotFound, UserError
 from core.jobs import branching
 from core.jobs.approvals import PERMISSION, PLAN, QUESTION, ApprovalBroker
 from core.jobs.budgets import Budgets, checked_budget
@@ -45,6 +45,7 @@ from core.models import FINISHED, Job, JobMode, JobStatus, new_id
 from core.projects import ProjectService
 from core.settings import Settings
 from core.usage import UsageLedger
+from core.workspace.mcp_config import McpConfig
 from core.workspace.worktrees import Worktrees
 
 log = logging.getLogger(__name__)
@@ -245,9 +246,53 @@ class JobManager(JobRecords):
             env["IS_SANDBOX"] = "1"  # the CLI refuses bypassPermissions as root without it
         wait = max(self.settings.question_timeout_s, self.settings.plan_timeout_s) + 60
         runner = self.local_runner if job.isolated else self.runner  # a worktree of its own: nothing to share
-        setup = SessionSetup(cwd=str(self.isolation.directory(job)), env=env, approval_wait_s=wait, runner=runner,
-                             max_budget_usd=self.budgets.cli_cap(job))
+        directory = self.isolation.directory(job)
+        setup = SessionSetup(cwd=str(directory), env=env, approval_wait_s=wait, runner=runner,
+                             max_budget_usd=self.budgets.cli_cap(job), mcp_servers=self._mcp_servers(job, directory))
         return LiveSession(self.reports, job, setup, self.approvals, resume)
+
+    def _mcp_servers(self, job: Job, directory: Path) -> dict[str, dict[str, Any]]:
+        """The project's MCP servers this job runs (spec N4); a problem with the file is said in the job."""
+        found = McpConfig(directory).read()
+        if found.problems:
+            self.emit(job, events.make(events.WARNING, message="The project's MCP servers: " + " ".join(
+                found.problems) + (" None of them is started." if found.malformed else
+                                   " The others are started.")))
+        return {name: config for name, config in found.servers.items() if name not in job.mcp_disabled}
+
+    async def mcp(self, job_id: str) -> list[dict[str, Any]]:
+        """The job's MCP servers (spec N4): the project's, each on or off for this job, with what the running CLI
+        says of them (status, error, tools), and any others the CLI runs (from the user's own settings)."""
+        job = self.get(job_id)
+        configured = McpConfig(self.isolation.directory(job)).read().servers
+        session = self.live.get(job_id)
+        live = {s.get("name"): s for s in (await session.mcp_status() if session and not session.closing else None)
+                or []}
+        servers = []
+        for name in sorted(set(configured) | set(live)):
+            status = live.get(name) or {}
+            servers.append({
+                "name": name, "project": name in configured, "enabled": name not in job.mcp_disabled,
+                "status": status.get("status") or ("off for this job" if name in job.mcp_disabled else "not running"),
+                "error": status.get("error"), "tools": [t.get("name") for t in status.get("tools") or []],
+                "config": configured.get(name)})
+        return servers
+
+    async def set_mcp_enabled(self, job_id: str, name: str, enabled: bool) -> Job:
+        """Turn one of the project's MCP servers on or off for this job, at once in a running CLI."""
+        job = self.get(job_id)
+        if name not in McpConfig(self.isolation.directory(job)).read().servers:
+            raise NotFound(f"The project has no MCP server named {name!r}.")
+        job.mcp_disabled = [n for n in job.mcp_disabled if n != name] + ([] if enabled else [name])
+        self.save(job)
+        session = self.live.get(job_id)
+        if session and not session.closing and session.connected:
+            known = {s.get("name") for s in await session.mcp_status() or []}
+            if name in known:
+                await session.toggle_mcp_server(name, enabled)
+            else:  # left out when this CLI started: the next turn's CLI starts with it
+                session.needs_reconnect = True
+        return job
 
     def _start_session(self, job: Job, prompt: Prompt | None, resume: ResumeSpec | None = None) -> None:
         error = self._preflight(job.project_id)

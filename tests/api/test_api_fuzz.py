@@ -53,14 +53,16 @@ ROUTES = {"/projects": "GET POST", "/projects/{p}": "GET PATCH", "/projects/{p}/
           "/jobs/{j}/changes": "GET", "/jobs/{j}/changes/hunks/{h}/accept": "POST",
           "/jobs/{j}/changes/hunks/{h}/reject": "POST", "/jobs/{j}/merge": "POST",
           "/jobs/{j}/export": "GET", "/jobs/import": "POST", "/jobs/{j}/context": "GET", "/usage": "GET",
-          "/usage/export.csv": "GET",
+          "/usage/export.csv": "GET", "/projects/{p}/mcp": "GET", "/projects/{p}/mcp/{m}": "PUT DELETE",
+          "/jobs/{j}/mcp": "GET", "/jobs/{j}/mcp/{m}": "POST",
           "/push/key": "GET", "/push/subscriptions": "POST DELETE", "/push/preferences": "GET PUT",
           "/push/test": "POST"}
 METHODS = ["GET", "POST", "PATCH", "PUT", "DELETE"]
 FIELDS = ["name", "path", "project_id", "prompt", "images", "mode", "model", "permission_mode", "thinking_tokens",
           "effort", "at_seq", "user_seq", "dry_run", "behavior", "message", "answers", "media_type", "data", "paths",
           "text", "level", "squash", "first_commit", "budget_usd", "over_budget", "monthly_budget_usd", "endpoint",
-          "keys", "approvals", "finished", "failed", "format", "version", "job", "events"]
+          "keys", "approvals", "finished", "failed", "format", "version", "job", "events", "command", "args", "env",
+          "url", "headers", "type", "enabled"]
 PARAMS = ["after_seq", "before_seq", "limit", "include_archived", "status", "project_id", "job_id", "path", "query",
           "regex", "case_sensitive", "context", "staged", "start", "end", "format"]
 # Values that get query parameters past validation: booleans, and names the fuzzed project holds.
@@ -280,7 +282,7 @@ def test_generated_requests_never_get_a_server_error_or_hang(server, request):
 
 def test_every_api_route_is_fuzzed(server):
     """A route added to the API without being added to ROUTES would escape the fuzzing."""
-    names = {"project_id": "p", "job_id": "j", "approval_id": "a", "file_id": "m", "hunk_id": "h"}
+    names = {"project_id": "p", "job_id": "j", "approval_id": "a", "file_id": "m", "hunk_id": "h", "name": "m"}
     spec = server["client"].get("/openapi.json").json()
     documented = {re.sub(r"\{(\w+)\}", lambda m: "{" + names[m.group(1)] + "}", path):
                   {method.upper() for method in methods} for path, methods in spec["paths"].items()}
