@@ -14,7 +14,8 @@ from core.errors import UserError
 from core.services import Services
 from pages.layout import found, frame
 
-TABS = ("Chat", "Changes", "Terminal", "Files", "Git", "Memories", "Cron")  # Changes: isolated jobs only (spec L2)
+# Changes: isolated jobs only (spec L2)
+TABS = ("Chat", "Changes", "Terminal", "Files", "Git", "Memories", "Cron", "MCP")
 
 
 def _branch_dialog(title: str, text: str, start) -> None:

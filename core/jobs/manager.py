@@ -268,11 +268,12 @@ class JobManager(JobRecords):
         session = self.live.get(job_id)
         live = {s.get("name"): s for s in (await session.mcp_status() if session and not session.closing else None)
                 or []}
+        started = set(session.setup.mcp_servers) if session else set()  # the project's, as the CLI got them
         servers = []
         for name in sorted(set(configured) | set(live)):
             status = live.get(name) or {}
             servers.append({
-                "name": name, "project": name in configured, "enabled": name not in job.mcp_disabled,
+                "name": name, "project": name in configured or name in started, "enabled": name not in job.mcp_disabled,
                 "status": status.get("status") or ("off for this job" if name in job.mcp_disabled else "not running"),
                 "error": status.get("error"), "tools": [t.get("name") for t in status.get("tools") or []],
                 "config": configured.get(name)})
