@@ -7,7 +7,7 @@ import re
 
 from playwright.sync_api import expect
 
-from tests.browser.ui_support import TURN_TIMEOUT_MS, expect_status, new_project_with_job, wait_for
+from tests.browser.ui_support import TURN_TIMEOUT_MS, expect_status, new_project_with_job, shots_dir, wait_for
 from tests.support.scripted_model import text
 
 
@@ -33,5 +33,5 @@ def test_a_live_job_shows_its_context_and_compacts_on_request(server, page, step
     expect(summary).to_contain_text("Summary: the user asked a question and got an answer.")
     expect(summary).not_to_contain_text("system-reminder")
     expect(summary).not_to_contain_text(".jsonl")
-    page.screenshot(path=str(tmp_path / "gauge.png"))
+    page.screenshot(path=str(shots_dir(tmp_path) / "context-gauge.png"))  # docs/usage.md shows it
     assert not page.errors, page.errors

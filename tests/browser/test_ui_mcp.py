@@ -15,6 +15,7 @@ from tests.browser.ui_support import (
     choose_permission_mode,
     expect_status,
     new_project_with_job,
+    shots_dir,
     wait_for,
 )
 from tests.support.scripted_model import text, tool_use
@@ -53,6 +54,7 @@ def test_a_server_added_in_the_tab_is_called_then_switched_off(server, page, ste
     page.get_by_test_id("tab-mcp").click()
     expect(card.get_by_test_id("mcp-status")).to_have_text("connected")
     expect(card.get_by_test_id("mcp-tools")).to_have_text("Tools: add")
+    page.screenshot(path=str(shots_dir(tmp_path) / "mcp.png"))  # docs/usage.md shows it
     card.get_by_test_id("mcp-enabled").click()
     expect(card.get_by_test_id("mcp-status")).to_have_text("disabled")
 
@@ -61,5 +63,4 @@ def test_a_server_added_in_the_tab_is_called_then_switched_off(server, page, ste
     (project_dir / ".mcp.json").write_text('{\n  "mcpServers": {,\n}\n')
     page.get_by_role("button", name="Refresh").click()
     expect(page.get_by_test_id("mcp-problem")).to_contain_text("line 2")
-    page.screenshot(path=str(tmp_path / "mcp.png"))
     assert not page.errors, page.errors

@@ -9,14 +9,14 @@ import io
 from playwright.sync_api import expect
 
 from components.common.format import cost
-from tests.browser.ui_support import TURN_TIMEOUT_MS, expect_status, new_project_with_job
+from tests.browser.ui_support import TURN_TIMEOUT_MS, expect_status, new_project_with_job, shots_dir
 from tests.support.scripted_model import Response, text
 
 USAGE = {"input_tokens": 200_000, "output_tokens": 10_000, "cache_read_input_tokens": 0,
          "cache_creation_input_tokens": 0}
 
 
-def test_the_usage_page_shows_what_the_jobs_cost(server, page, new_page, steps, scripted_model):
+def test_the_usage_page_shows_what_the_jobs_cost(server, page, new_page, steps, scripted_model, tmp_path):
     for reply in ("First answer.", "Second answer."):
         scripted_model.add(Response([text(reply)], usage=USAGE))
     for project, prompt in (("usage-a", "first costly job"), ("usage-b", "second costly job")):
@@ -40,7 +40,7 @@ def test_the_usage_page_shows_what_the_jobs_cost(server, page, new_page, steps, 
     expect(jobs.first).to_contain_text(report["top_jobs"][0]["job_name"])
     expect(jobs.first.get_by_test_id("usage-job-cost")).to_have_text(cost(report["top_jobs"][0]["cost_usd"]))
     expect(page.get_by_test_id("usage-cost-chart").locator("canvas")).to_have_count(1)
-    page.screenshot(path="/tmp/usage-1440.png")
+    page.screenshot(path=str(shots_dir(tmp_path) / "usage.png"))  # docs/usage.md shows it
 
     # One project: its job only.
     page.get_by_test_id("usage-project").click()
@@ -70,5 +70,5 @@ def test_the_usage_page_shows_what_the_jobs_cost(server, page, new_page, steps, 
     expect(phone.get_by_test_id("usage-total-cost")).to_have_text(cost(report["totals"]["cost_usd"]))
     width = phone.evaluate("document.documentElement.scrollWidth")
     assert width <= 390, f"the page scrolls sideways on a phone ({width} px)"
-    phone.screenshot(path="/tmp/usage-390.png", full_page=True)
+    phone.screenshot(path=str(tmp_path / "usage-phone.png"), full_page=True)
     assert not page.errors and not phone.errors, (page.errors, phone.errors)

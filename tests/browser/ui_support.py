@@ -177,3 +177,11 @@ def new_project_with_job(steps, page: Page, project: str, prompt: str, permissio
     if permission_mode:
         choose_permission_mode(page, permission_mode)
     return steps.start_job(prompt)
+
+
+DOCS_SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+
+
+def shots_dir(tmp_path: Path) -> Path:
+    """docs/screenshots with UPDATE_SCREENSHOTS=1 (docs/usage.md shows them), else the test's own folder."""
+    return DOCS_SHOTS if os.environ.get("UPDATE_SCREENSHOTS") else tmp_path
