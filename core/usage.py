@@ -22,7 +22,6 @@ import logging
 import os
 import threading
 import time
-from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -97,8 +96,10 @@ class UsageLedger:
         self._summary_path = directory / "summary.json"
         self._rows: dict[_Key, list[float]] = {}
         self._months: dict[tuple[str, str], float] = {}  # (YYYY-MM, project id) -> cost: budgets ask often
+        self._day_keys: dict[str, list[_Key]] = {}  # day -> its rows' keys: a report reads only its period's
         self._recorded_jobs: set[str] = set()
         self._lock = threading.Lock()
+        self._snapshot_lock = threading.Lock()
         self._loaded = threading.Event()
         self._since_snapshot = 0
 
@@ -122,7 +123,9 @@ class UsageLedger:
                            turn.cache_write_tokens, 1))
                 self._since_snapshot += 1
                 if self._since_snapshot >= SNAPSHOT_EVERY:
-                    self._write_snapshot()
+                    self._since_snapshot = 0
+                    # Copying and writing tens of thousands of rows takes a while: not on the loop that ended the turn.
+                    threading.Thread(target=self._write_snapshot, daemon=True, name="usage-summary").start()
 
     def month_spent(self, project_id: str, month: str) -> float:
         """What the project's jobs cost in `month` (YYYY-MM), jobs from before the ledger included."""
@@ -140,6 +143,7 @@ class UsageLedger:
         row = self._rows.get(key)
         if row is None:
             self._rows[key] = list(values)
+            self._day_keys.setdefault(key[0], []).append(key)
         else:
             for i, value in enumerate(values):
                 row[i] += value
@@ -157,9 +161,11 @@ class UsageLedger:
                 snapshot = loads(self._summary_path.read_bytes())
                 self._rows = {tuple(row[:4]): [float(v) for v in row[4:]] for row in snapshot["rows"]}
                 offset = int(snapshot["offset"])
-            self._months = {}
-            for (day, project, _, _), values in self._rows.items():
-                self._months[(day[:7], project)] = self._months.get((day[:7], project), 0.0) + values[0]
+            self._months, self._day_keys = {}, {}
+            for key, values in self._rows.items():
+                month = (key[0][:7], key[1])
+                self._months[month] = self._months.get(month, 0.0) + values[0]
+                self._day_keys.setdefault(key[0], []).append(key)
             self._recorded_jobs = {key[3] for key in self._rows}
             self._since_snapshot = self._read_turns(offset)
             self._loaded.set()
@@ -171,6 +177,7 @@ class UsageLedger:
                     offset = 0  # the log was replaced: the summary does not describe it
                     self._rows.clear()
                     self._months.clear()
+                    self._day_keys.clear()
                 f.seek(offset)
                 count = 0
                 for line in f:
@@ -188,13 +195,15 @@ class UsageLedger:
             return 0
 
     def _write_snapshot(self) -> None:
-        try:
-            size = self._turns_path.stat().st_size
-            rows = [[*key, *values] for key, values in self._rows.items()]
-            write_atomic(self._summary_path, dumps({"offset": size, "rows": rows}), durable=False)
-            self._since_snapshot = 0
-        except OSError as exc:
-            log.warning("could not write the usage summary: %s", exc)
+        """The summary, with how far into the turn log it reaches (a start reads the log from there)."""
+        with self._snapshot_lock:  # two writers in a row: the later one wins, whole
+            with self._lock:  # the rows and the log's length at one moment
+                rows = [[*key, *values] for key, values in self._rows.items()]
+                offset = self._turns_path.stat().st_size if self._turns_path.exists() else 0
+            try:
+                write_atomic(self._summary_path, dumps({"offset": offset, "rows": rows}), durable=False)
+            except OSError as exc:
+                log.warning("could not write the usage summary: %s", exc)
 
     # -- reading ----------------------------------------------------------------------------
 
@@ -204,22 +213,23 @@ class UsageLedger:
             start, end = end, start
         self.load()
         first, last = start.isoformat(), end.isoformat()
-        by_day: dict[str, list[float]] = defaultdict(lambda: [0.0] * len(FIELDS))
-        by_project: dict[str, list[float]] = defaultdict(lambda: [0.0] * len(FIELDS))
-        by_model: dict[str, list[float]] = defaultdict(lambda: [0.0] * len(FIELDS))
-        by_job: dict[str, list[float]] = defaultdict(lambda: [0.0] * len(FIELDS))
-        with self._lock:
-            rows = list(self._rows.items())
+        by_day: dict[str, list[float]] = {}
+        by_project: dict[str, list[float]] = {}
+        by_model: dict[str, list[float]] = {}
+        by_job: dict[str, list[float]] = {}
+        days = [(start + timedelta(days=n)).isoformat() for n in range((end - start).days + 1)]
+        with self._lock:  # only the period's rows: the day index finds them
+            rows = [(key, values) for day in days for key in self._day_keys.get(day, ())
+                    for values in (self._rows[key],)]
             recorded = set(self._recorded_jobs)
         for (day, project, model, job_id), values in rows + self._unrecorded_rows(recorded):
             if not first <= day <= last or (project_id and project != project_id):
                 continue
-            for table, key in ((by_day, day), (by_project, project), (by_model, model), (by_job, job_id)):
-                row = table[key]
-                for i, value in enumerate(values):
-                    row[i] += value
+            _accumulate(by_day, day, values)
+            _accumulate(by_project, project, values)
+            _accumulate(by_model, model, values)
+            _accumulate(by_job, job_id, values)
         totals = [sum(row[i] for row in by_day.values()) for i in range(len(FIELDS))]
-        days = [(start + timedelta(days=n)).isoformat() for n in range((end - start).days + 1)]
         projects = self._ranked(by_project, "project_id")
         for row in projects:
             row["project_name"] = self.project_name(row["project_id"])
@@ -275,6 +285,19 @@ class UsageLedger:
     @staticmethod
     def _ranked(table: dict[str, list[float]], name: str) -> list[dict[str, Any]]:
         return [{name: key, **_named(values)} for key, values in sorted(table.items(), key=lambda kv: -kv[1][0])]
+
+
+def _accumulate(table: dict[str, list[float]], key: str, values: list[float]) -> None:
+    row = table.get(key)
+    if row is None:
+        table[key] = list(values)
+    else:  # the six figures, unrolled: a year's report adds some 100,000 rows four times
+        row[0] += values[0]
+        row[1] += values[1]
+        row[2] += values[2]
+        row[3] += values[3]
+        row[4] += values[4]
+        row[5] += values[5]
 
 
 def _named(values: list[float]) -> dict[str, float]:

@@ -68,7 +68,19 @@ class UsageDashboard:
                 "flat no-caps data-testid=usage-csv").tooltip("Download the period's usage as CSV")
         self.summary = ui.row().classes("w-full gap-3 wrap").props("data-testid=usage-totals")
         self.empty = ui.label("No usage in this period.").classes("ccs-muted").props("data-testid=usage-empty")
-        with ui.column().classes("w-full gap-2") as self.charts:
+        # The charts' code (ECharts, some 400 KB) loads after the figures are on screen: the page does not wait.
+        self.charts = ui.column().classes("w-full gap-2")
+        self._charts_built = False
+        ui.label("Most expensive jobs").classes("text-subtitle1 q-mt-md")
+        self.jobs = ui.column().classes("w-full gap-0").props("data-testid=usage-jobs")
+        self._show(report)
+        ui.timer(0, self._build_charts, once=True)  # runs once the page is open
+
+    def _build_charts(self) -> None:
+        if self.charts.is_deleted or self._charts_built:
+            return
+        self._charts_built = True
+        with self.charts:
             self.cost_chart = _chart("Cost per day (USD)", {
                 "xAxis": {"type": "category", "data": []}, "yAxis": {"type": "value"}, "legend": {"show": False},
                 "grid": {"left": 64, "right": 12, "top": 40, "bottom": 28},
@@ -84,9 +96,8 @@ class UsageDashboard:
                                                "label": {"color": MUTED}}]}, testid)
                     for title, testid in (("Cost per project", "usage-project-chart"),
                                           ("Cost per model", "usage-model-chart")))
-        ui.label("Most expensive jobs").classes("text-subtitle1 q-mt-md")
-        self.jobs = ui.column().classes("w-full gap-0").props("data-testid=usage-jobs")
-        self._show(report)
+        if self.report is not None:
+            self._fill_charts(self.report)
 
     @staticmethod
     async def first_report(services: Services) -> UsageReport:
@@ -116,6 +127,11 @@ class UsageDashboard:
         has_data = totals["turns"] > 0 or totals["cost_usd"] > 0
         self.empty.set_visibility(not has_data)
         self.charts.set_visibility(has_data)
+        self._show_jobs(report)
+        if self._charts_built:
+            self._fill_charts(report)
+
+    def _fill_charts(self, report: UsageReport) -> None:
         days = [row["day"][5:] for row in report.by_day]  # MM-DD: the year is in the period
         self.cost_chart.options["xAxis"]["data"] = days
         self.cost_chart.options["series"][0]["data"] = [round(row["cost_usd"], 4) for row in report.by_day]
@@ -128,7 +144,6 @@ class UsageDashboard:
             {"name": row["model"], "value": round(row["cost_usd"], 4)} for row in report.by_model]
         for chart in (self.cost_chart, self.token_chart, self.project_chart, self.model_chart):
             chart.update()
-        self._show_jobs(report)
 
     def _show_jobs(self, report: UsageReport) -> None:
         self.jobs.clear()
