@@ -54,7 +54,7 @@ class ContextGauge:
     async def measure(self) -> None:
         self._measuring = True
         try:
-            context = await self.services.jobs.context(self.job_id)
+            context = await self.services.jobs.inspect.context(self.job_id)
         except Exception:  # the CLI went away, or cannot say: the gauge is a nicety, never an error
             self.row.set_visibility(False)
             return

@@ -44,7 +44,7 @@ class McpPanel:
 
     async def refresh(self) -> None:
         found = self.config.read()
-        servers = await self.services.jobs.mcp(self.job_id) if self.job_id else [
+        servers = await self.services.jobs.inspect.mcp(self.job_id) if self.job_id else [
             {"name": name, "project": True, "enabled": True, "status": "not running", "error": None, "tools": [],
              "config": config} for name, config in sorted(found.servers.items())]
         if self.rows.is_deleted or (found.problems, servers) == self._shown:
@@ -92,7 +92,7 @@ class McpPanel:
 
     async def toggle(self, name: str, enabled: bool) -> None:
         try:
-            await self.services.jobs.set_mcp_enabled(self.job_id, name, enabled)
+            await self.services.jobs.inspect.set_mcp_enabled(self.job_id, name, enabled)
         except UserError as exc:
             toast(str(exc), type="negative")
         await self.refresh()

@@ -81,7 +81,7 @@ async def job_context(job_id: str, services: ServicesDep) -> dict[str, Any]:
     """How full the live job's context window is (spec N2): `tokens`, `max_tokens`, `percent`,
     `auto_compact_at` (the CLI compacts by itself there; null when it does not), `model` and the biggest
     `parts`. 409 when the job has no running Claude Code process. Send `/compact` as a message to compact."""
-    return await services.jobs.context(job_id)
+    return await services.jobs.inspect.context(job_id)
 
 
 @router.post("/{job_id}/stop", response_model=JobOut)

@@ -45,11 +45,11 @@ async def delete_project_mcp(project: ProjectDep, services: ServicesDep, name: s
 async def job_mcp(job_id: str, services: ServicesDep) -> list[dict[str, Any]]:
     """The job's MCP servers: `name`, `project` (one of the project's), `enabled` (for this job), `status` (as the
     running CLI says: connected, failed, pending, disabled; or not running), `error`, `tools`, `config`."""
-    return await services.jobs.mcp(job_id)
+    return await services.jobs.inspect.mcp(job_id)
 
 
 @router.post("/jobs/{job_id}/mcp/{name}", response_model=JobOut)
 async def toggle_job_mcp(job_id: str, services: ServicesDep, name: str = _NAME,
                          enabled: bool = _ENABLED) -> JobOut:
     """Turn one of the project's servers on or off for this job: at once in its running CLI, and for later ones."""
-    return JobOut.of(await services.jobs.set_mcp_enabled(job_id, name, enabled))
+    return JobOut.of(await services.jobs.inspect.set_mcp_enabled(job_id, name, enabled))

@@ -22,7 +22,7 @@ from typing import Any
 
 from core import events
 from core.claude_home import has_stored_login
-from core.errors import Conflict, NotFound, UserError
+from core.errors import Conflict, UserError
 from core.jobs import branching
 from core.jobs.approvals import PERMISSION, PLAN, QUESTION, ApprovalBroker
 from core.jobs.budgets import Budgets, checked_budget
@@ -31,6 +31,7 @@ from core.jobs.conversations import Conversations
 from core.jobs.images import Image
 from core.jobs.isolation import JobIsolation
 from core.jobs.job_settings import apply_settings
+from core.jobs.live_inspection import LiveInspection
 from core.jobs.live_session import LiveSession, ResumeSpec, SessionSetup
 from core.jobs.liveness import HIBERNATE, Liveness
 from core.jobs.prompts import Prompt, job_name
@@ -45,7 +46,6 @@ from core.models import FINISHED, Job, JobMode, JobStatus, new_id
 from core.projects import ProjectService
 from core.settings import Settings
 from core.usage import UsageLedger
-from core.workspace.mcp_config import McpConfig
 from core.workspace.worktrees import Worktrees
 
 log = logging.getLogger(__name__)
@@ -80,6 +80,7 @@ class JobManager(JobRecords):
         self.checkpoints = PartialCheckpoints(self)
         self.usage = UsageLedger(settings.state_dir / "usage", self)  # spec N1: each turn's cost and tokens
         self.budgets = Budgets(self)  # spec N3
+        self.inspect = LiveInspection(self)  # a live job's context window and MCP servers (spec N2, N4)
         self.isolation = JobIsolation(self, Worktrees(settings.state_dir))
         self.conversations = Conversations(self, self.isolation.directory)
         self.session_names = SessionNames(self.isolation.directory)  # spec N5: job names in `claude --resume`
@@ -248,52 +249,9 @@ class JobManager(JobRecords):
         runner = self.local_runner if job.isolated else self.runner  # a worktree of its own: nothing to share
         directory = self.isolation.directory(job)
         setup = SessionSetup(cwd=str(directory), env=env, approval_wait_s=wait, runner=runner,
-                             max_budget_usd=self.budgets.cli_cap(job), mcp_servers=self._mcp_servers(job, directory))
+                             max_budget_usd=self.budgets.cli_cap(job),
+                             mcp_servers=self.inspect.mcp_servers(job, directory))
         return LiveSession(self.reports, job, setup, self.approvals, resume)
-
-    def _mcp_servers(self, job: Job, directory: Path) -> dict[str, dict[str, Any]]:
-        """The project's MCP servers this job runs (spec N4); a problem with the file is said in the job."""
-        found = McpConfig(directory).read()
-        if found.problems:
-            self.emit(job, events.make(events.WARNING, message="The project's MCP servers: " + " ".join(
-                found.problems) + (" None of them is started." if found.malformed else
-                                   " The others are started.")))
-        return {name: config for name, config in found.servers.items() if name not in job.mcp_disabled}
-
-    async def mcp(self, job_id: str) -> list[dict[str, Any]]:
-        """The job's MCP servers (spec N4): the project's, each on or off for this job, with what the running CLI
-        says of them (status, error, tools), and any others the CLI runs (from the user's own settings)."""
-        job = self.get(job_id)
-        configured = McpConfig(self.isolation.directory(job)).read().servers
-        session = self.live.get(job_id)
-        live = {s.get("name"): s for s in (await session.mcp_status() if session and not session.closing else None)
-                or []}
-        started = set(session.setup.mcp_servers) if session else set()  # the project's, as the CLI got them
-        servers = []
-        for name in sorted(set(configured) | set(live)):
-            status = live.get(name) or {}
-            servers.append({
-                "name": name, "project": name in configured or name in started, "enabled": name not in job.mcp_disabled,
-                "status": status.get("status") or ("off for this job" if name in job.mcp_disabled else "not running"),
-                "error": status.get("error"), "tools": [t.get("name") for t in status.get("tools") or []],
-                "config": configured.get(name)})
-        return servers
-
-    async def set_mcp_enabled(self, job_id: str, name: str, enabled: bool) -> Job:
-        """Turn one of the project's MCP servers on or off for this job, at once in a running CLI."""
-        job = self.get(job_id)
-        if name not in McpConfig(self.isolation.directory(job)).read().servers:
-            raise NotFound(f"The project has no MCP server named {name!r}.")
-        job.mcp_disabled = [n for n in job.mcp_disabled if n != name] + ([] if enabled else [name])
-        self.save(job)
-        session = self.live.get(job_id)
-        if session and not session.closing and session.connected:
-            known = {s.get("name") for s in await session.mcp_status() or []}
-            if name in known:
-                await session.toggle_mcp_server(name, enabled)
-            else:  # left out when this CLI started: the next turn's CLI starts with it
-                session.needs_reconnect = True
-        return job
 
     def _start_session(self, job: Job, prompt: Prompt | None, resume: ResumeSpec | None = None) -> None:
         error = self._preflight(job.project_id)
@@ -443,21 +401,6 @@ class JobManager(JobRecords):
             if (job.thinking_tokens, job.effort, job.budget_usd) != before:
                 session.needs_reconnect = True  # given to the CLI when it starts
         return job
-
-    async def context(self, job_id: str) -> dict[str, Any]:
-        """How full a live job's context window is (spec N2): tokens used and available, the share, when the
-        CLI compacts by itself, and the biggest parts. Conflict when the job has no connected CLI."""
-        self.get(job_id)
-        session = self.live.get(job_id)
-        usage = await session.context_usage() if session and not session.closing else None
-        if usage is None:
-            raise Conflict("The job has no running Claude Code process; its context is measured while it runs.")
-        total, limit = int(usage.get("totalTokens") or 0), int(usage.get("maxTokens") or 0)
-        parts = [{"name": str(c.get("name")), "tokens": int(c.get("tokens") or 0)}
-                 for c in usage.get("categories") or [] if c.get("name") not in ("Free space", "Autocompact buffer")]
-        return {"tokens": total, "max_tokens": limit, "percent": round(100 * total / limit, 1) if limit else 0.0,
-                "auto_compact_at": usage.get("autoCompactThreshold") if usage.get("isAutoCompactEnabled") else None,
-                "model": usage.get("model"), "parts": sorted(parts, key=lambda p: -p["tokens"])}
 
     def add_imported_job(self, job: Job, history: list[dict[str, Any]]) -> Job:
         self.projects.get(job.project_id)
