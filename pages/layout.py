@@ -37,6 +37,13 @@ _CSS = """
     .ccs-splitter.ccs-phone-list > .q-splitter__before { display: block; width: 100% !important; }
     .ccs-splitter.ccs-phone-list > .q-splitter__after { display: none; }
     .ccs-hide-phone { display: none !important; }
+    /* Every pixel of width counts: thin margins; a job's tabs in words of their own case, so they fit */
+    .nicegui-content { padding: 4px !important; }
+    .ccs-panel.p-3 { padding: 6px !important; }
+    .ccs-panel .q-tab-panel { padding: 4px 0 !important; }
+    .ccs-panel > .q-tabs .q-tab { padding: 0 7px; min-width: 0; text-transform: none; }
+    .ccs-panel > .q-tabs .q-tab__label { font-size: 13px; letter-spacing: 0; }
+    .ccs-panel > .q-tabs .q-tabs__content { overflow-x: auto; scrollbar-width: none; }  /* more: swipe */
   }
 </style>
 """

@@ -26,6 +26,7 @@ CONTROLS = (
     ("Archive", "archive", "archive", "archive", "grey"),
     ("Discard branch", "delete_forever", "confirm_discard_branch", "discard-branch", "negative"),
 )
+EXPORTS = (("Markdown", "markdown"), ("HTML page", "html"), ("JSON (imports back)", "json"))
 RETRY_BLOCKED = "Retry is not offered until Anthropic credentials are configured: it would fail the same way."
 
 
@@ -36,6 +37,8 @@ class JobHeader:
         self.box = ui.column().classes("w-full gap-1")
         self._shown: tuple | None = None
         self._settings_shown: tuple | None = None
+        self._forms: list[_SettingsForm] = []  # the Settings menu's, and the phone's dialog's
+        self._items: dict[str, ui.menu_item] = {}  # the phone menu's controls, by test id
         self.render()
         refresh_on_notices(services.hub, self.render,
                            lambda n: (n.get("kind") == "job" and n["job"]["id"] == job_id)
@@ -80,12 +83,12 @@ class JobHeader:
         self.retry_blocked.set_visibility(blocked)
         for testid, button in self._buttons.items():
             button.set_visibility(testid in allowed)
+            self._items[testid].set_visibility(testid in allowed)
         settings = (job.model, job.permission_mode, job.thinking_tokens, job.effort, job.budget_usd)
         if settings != self._settings_shown:  # changed elsewhere (another window, the API): show the new values
             self._settings_shown = settings
-            self.model.value, self.mode.value = job.model or "", job.permission_mode
-            self.thinking.value, self.effort.value = job.thinking_tokens, job.effort or ""
-            self.budget.value = job.budget_usd
+            for form in self._forms:
+                form.show(job)
         self._tick()
 
     def _build(self, job) -> None:
@@ -102,17 +105,21 @@ class JobHeader:
                     "data-testid=grace")
                 ui.space()
                 self.cost = ui.label().classes("text-caption text-grey").props("data-testid=job-cost")
+                self._phone_menu()
             self.parent_link = ui.link("", "/").classes("text-caption").props("data-testid=parent-link")
             self.isolation = IsolationBar(self.services, self.job_id)
             self.error = ui.label().classes("text-negative text-caption").props("data-testid=job-error")
             # Every control exists from the start and shows when the job's state allows it: a state change
             # then only flips visibilities, and never closes the Settings menu under the user's hands.
-            with ui.row().classes("gap-1 ccs-controls"):
+            # On a phone they do not fit in a row: the same actions are in the ⋮ menu of the first row.
+            with ui.row().classes("gap-1 ccs-controls ccs-hide-phone"):
                 self._buttons = {
                     testid: ui.button(label, icon=icon, on_click=getattr(self, method)).props(
                         f"dense outline color={color} data-testid={testid}")
                     for label, icon, method, testid, color in CONTROLS}
-                self._settings_menu()
+                with ui.button("Settings", icon="tune").props("dense outline color=grey data-testid=job-settings"):
+                    with ui.menu().props("auto-close=false"), ui.column().classes("q-pa-md gap-2 w-72"):
+                        self._settings_form()
                 self._export_menu()
             self.retry_blocked = ui.label(RETRY_BLOCKED).classes("text-caption text-warning").props(
                 "data-testid=retry-blocked")
@@ -139,45 +146,53 @@ class JobHeader:
             allowed.add("discard-branch")
         return allowed
 
-    def _settings_menu(self) -> None:
-        with ui.button("Settings", icon="tune").props("dense outline color=grey data-testid=job-settings"):
-            with ui.menu().props("auto-close=false"), ui.column().classes("q-pa-md gap-2 w-72"):
-                # Full width each: a field as narrow as its value cut its label short ("Permi…").
-                self.model = model = ui.input("Model").props("dense clearable").classes("w-full")
-                self.mode = mode = ui.select(list(PERMISSION_MODES), label="Permission mode").classes("w-full")
-                self.thinking = thinking = ui.number("Thinking tokens (0 = off)", min=0, step=1024).classes(
-                    "w-full")
-                self.effort = effort = ui.select([""] + list(EFFORT_LEVELS), label="Effort").classes("w-full")
-                self.budget = budget = ui.number("Budget, USD (empty: none)", min=0, step=1, format="%.2f").props(
-                    "data-testid=job-budget-setting").classes("w-full")
+    def _phone_menu(self) -> None:
+        """On a phone: one ⋮ button with every control, the settings (in a dialog) and the exports."""
+        with ui.button(icon="more_vert").props(
+                "flat round dense aria-label='Job actions' data-testid=job-more").classes("ccs-phone-only"):
+            # Closed in the browser by any click in it: closed from the server, it stayed open after an action
+            # whose item the action hides (Pin).
+            with ui.menu().props("auto-close data-testid=job-more-menu"):
+                for label, icon, method, testid, color in CONTROLS:
+                    with ui.menu_item(on_click=getattr(self, method), auto_close=False).props(
+                            f"data-testid=more-{testid}") as item:
+                        with ui.item_section().props("avatar"):
+                            ui.icon(icon, color=None if color == "grey" else color)
+                        ui.item_section(label)
+                    self._items[testid] = item
+                ui.separator()
+                with ui.menu_item(on_click=self._open_settings_dialog, auto_close=False).props(
+                        "data-testid=more-settings"):
+                    with ui.item_section().props("avatar"):
+                        ui.icon("tune")
+                    ui.item_section("Settings…")
+                for label, fmt in EXPORTS:
+                    with ui.menu_item(on_click=lambda f=fmt: self._download(f), auto_close=False).props(
+                            f"data-testid=more-export-{fmt}"):
+                        with ui.item_section().props("avatar"):
+                            ui.icon("ios_share")
+                        ui.item_section(f"Export: {label}")
+        # The settings' fields in a dialog as wide as the phone: a menu hung on a hidden button has no place.
+        with ui.dialog() as self._settings_dialog, ui.card().classes("w-full q-pa-md gap-2").props(
+                "data-testid=job-settings-dialog"):
+            with ui.row().classes("w-full items-center no-wrap"):
+                ui.label("Job settings").classes("text-h6")
+                ui.space()
+                ui.button(icon="close", on_click=self._settings_dialog.close).props(
+                    "flat round dense aria-label=Close")
+            self._settings_form()
 
-                async def save() -> None:
-                    name, tokens, cap = text_of_input(model).strip(), thinking.value, budget.value
-                    if not isinstance(tokens, int | float) or tokens < 0:  # cleared (or not a number at all)
-                        tokens = None
-                    if not isinstance(cap, int | float) or cap <= 0:  # cleared: no budget
-                        cap = None
-                    clear = tuple(k for k, v in (("model", name), ("effort", effort.value), ("budget_usd", cap))
-                                  if not v)
-                    try:
-                        await self.services.jobs.update_settings(
-                            self.job_id, model=name or None, permission_mode=mode.value,
-                            thinking_tokens=int(tokens) if tokens is not None else None,
-                            effort=effort.value or None, budget_usd=cap, clear=clear)
-                    except UserError as exc:
-                        with self.box:
-                            toast(str(exc), type="negative")
-                        return
-                    with self.box:
-                        toast("Settings saved; they apply from the next turn.")
+    def _open_settings_dialog(self) -> None:
+        self._settings_dialog.open()
 
-                ui.button("Save", on_click=save).props("dense")
+    def _settings_form(self) -> None:
+        self._forms.append(_SettingsForm(self.services, self.job_id, self.box))
 
     def _export_menu(self) -> None:
         """The conversation as a file (spec N5)."""
         with ui.button("Export", icon="ios_share").props("dense outline color=grey data-testid=job-export"):
             with ui.menu():
-                for label, fmt in (("Markdown", "markdown"), ("HTML page", "html"), ("JSON (imports back)", "json")):
+                for label, fmt in EXPORTS:
                     ui.menu_item(label, on_click=lambda f=fmt: self._download(f)).props(
                         f"data-testid=export-{fmt}")
 
@@ -249,3 +264,44 @@ class JobHeader:
     def open_rename(self) -> None:
         open_rename_dialog("Job name", self.job.name, lambda name: self.services.jobs.rename(self.job_id, name),
                            self.render)
+
+
+class _SettingsForm:
+    """A job's own settings (model, permission mode, thinking, effort, budget) and Save: in the header's Settings
+    menu, and on a phone in a dialog."""
+
+    def __init__(self, services: Services, job_id: str, box) -> None:
+        self.services, self.job_id, self.box = services, job_id, box
+        # Full width each: a field as narrow as its value cut its label short ("Permi…").
+        self.model = ui.input("Model").props("dense clearable").classes("w-full")
+        self.mode = ui.select(list(PERMISSION_MODES), label="Permission mode").classes("w-full")
+        self.thinking = ui.number("Thinking tokens (0 = off)", min=0, step=1024).classes("w-full")
+        self.effort = ui.select([""] + list(EFFORT_LEVELS), label="Effort").classes("w-full")
+        self.budget = ui.number("Budget, USD (empty: none)", min=0, step=1, format="%.2f").props(
+            "data-testid=job-budget-setting").classes("w-full")
+        ui.button("Save", on_click=self.save).props("dense")
+
+    def show(self, job) -> None:
+        self.model.value, self.mode.value = job.model or "", job.permission_mode
+        self.thinking.value, self.effort.value = job.thinking_tokens, job.effort or ""
+        self.budget.value = job.budget_usd
+
+    async def save(self) -> None:
+        name, tokens, cap = text_of_input(self.model).strip(), self.thinking.value, self.budget.value
+        if not isinstance(tokens, int | float) or tokens < 0:  # cleared (or not a number at all)
+            tokens = None
+        if not isinstance(cap, int | float) or cap <= 0:  # cleared: no budget
+            cap = None
+        effort = self.effort.value
+        clear = tuple(k for k, v in (("model", name), ("effort", effort), ("budget_usd", cap)) if not v)
+        try:
+            await self.services.jobs.update_settings(
+                self.job_id, model=name or None, permission_mode=self.mode.value,
+                thinking_tokens=int(tokens) if tokens is not None else None,
+                effort=effort or None, budget_usd=cap, clear=clear)
+        except UserError as exc:
+            with self.box:
+                toast(str(exc), type="negative")
+            return
+        with self.box:
+            toast("Settings saved; they apply from the next turn.")

@@ -60,6 +60,14 @@ class JobList:
         self.show_archived = False
         self._rows: dict[str, _Row] = {}
         self._order: list[str] | None = None
+        # On a phone the sidebar is hidden: say whose jobs these are, and lead back to the projects.
+        with ui.row().classes("w-full items-center no-wrap gap-2 ccs-phone-only").props(
+                "data-testid=job-list-project"):
+            with ui.link(target="/").classes("no-underline ccs-plain-link").props(
+                    "data-testid=back-to-projects aria-label='Back to the projects'"):
+                ui.icon("arrow_back", size="sm")
+            ui.label(services.projects.get(project_id).name).classes("text-h6 ellipsis").props(
+                "data-testid=job-list-project-name")
         with ui.row().classes("w-full items-center no-wrap"):
             ui.label("Jobs").classes("text-subtitle1 text-weight-medium")
             ui.space()

@@ -52,18 +52,36 @@ CSS = """
 .ws-changes .ws-row i::before { content: attr(data-a); color: var(--q-positive); }
 .ws-changes .ws-row i::after { content: " " attr(data-d); color: var(--q-negative); }
 .ws-changes .ws-row i[data-a=bin]::before { color: grey; }
+.ws-keys { display: none; flex-wrap: wrap; gap: 4px; }
+.ws-keys .q-btn { min-width: 38px; font: 500 14px ui-monospace, monospace; }
+@media (max-width: 700px), (pointer: coarse) { .ws-keys { display: flex; } }  /* no Esc, Tab, Ctrl, arrows */
+/* A phone (the app's breakpoint, pages/layout.py): one column, nothing cut, buttons as icons. */
+@media (max-width: 700px) {
+  .ws-files { flex-direction: column !important; height: auto !important; }
+  .ws-files > .q-splitter__panel { width: 100% !important; height: auto !important; }
+  .ws-files > .q-splitter__separator { display: none; }
+  .ws-files > .q-splitter__before { max-height: 28vh; overflow-y: auto;
+                                     border-bottom: 1px solid rgba(127, 127, 127, .28); }
+  .ws-files .ws-preview { height: 36vh !important; min-height: 180px !important; }
+  /* (Quasar's .block is display: block !important in a layer that wins: the words are made 0 wide instead) */
+  .ws-icons-phone .q-btn__content { flex-wrap: nowrap; }
+  .ws-icons-phone .q-btn__content > .block { font-size: 0; width: 0; overflow: hidden; }
+  .ws-icons-phone .q-btn__content > .q-icon.on-left { margin-right: 0; }
+  .ws-wrap-phone { white-space: normal !important; overflow-wrap: anywhere; text-overflow: clip !important; }
+}
 """
 
-_styled: set[str] = set()
+_styled: set[tuple[str, str]] = set()
 
 
-def ensure_style() -> None:
-    """The panels' few CSS rules, once per browser tab."""
+def ensure_style(name: str = "panels", css: str = CSS) -> None:
+    """The panels' few CSS rules (or a panel's own, by name), once per browser tab."""
     client = ui.context.client
-    if client.id not in _styled:
-        ui.add_css(CSS)
-        _styled.add(client.id)
-        client.on_delete(lambda: _styled.discard(client.id))
+    key = (client.id, name)
+    if key not in _styled:
+        ui.add_css(css)
+        _styled.add(key)
+        client.on_delete(lambda: _styled.discard(key))
 
 
 def is_dark() -> bool:

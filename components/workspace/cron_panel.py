@@ -32,6 +32,17 @@ COLUMNS = [
     {"name": "last_run", "label": "Last run", "field": "last_run", "align": "left", "style": "white-space: nowrap"},
     {"name": "next_run", "label": "Next run", "field": "next_run", "align": "left", "style": "white-space: nowrap"},
 ]
+# On a phone the table's columns did not fit: each task is a block of "label value" lines.
+PHONE_CSS = """@media (max-width: 700px) {
+  .ws-cron thead { display: none; }
+  .ws-cron table, .ws-cron tbody, .ws-cron tr, .ws-cron td { display: block; width: 100%; }
+  .ws-cron tr { height: auto !important; padding: 6px 0; border-bottom: 1px solid rgba(127, 127, 127, .28); }
+  .ws-cron td { height: auto !important; min-width: 0 !important; padding: 2px 8px !important; border: none !important;
+                white-space: normal !important; overflow-wrap: anywhere; }
+  .ws-cron td::before { position: static !important; display: inline-block; width: 6.5em; background: none !important;
+                        opacity: .65; font: 12px sans-serif; }  /* (Quasar's hover layer, put back in line) */
+""" + "".join(f'  .ws-cron td:nth-child({n})::before {{ content: "{c["label"]}"; }}\n'
+              for n, c in enumerate(COLUMNS, 1)) + "}"
 # The server navigates (ui.navigate adds the path prefix of an embedded app); the name is text, never HTML.
 _JOB_SLOT = """
 <q-td :props="props">
@@ -49,6 +60,7 @@ def when_text(timestamp: float | None) -> str:
 class CronPanel:
     def __init__(self, services: Services, project_id: str, job_id: str | None = None) -> None:
         ensure_style()
+        ensure_style("cron", PHONE_CSS)
         self.services = services
         self.project_id = project_id
         self.root = ui.column().classes("w-full q-pa-sm gap-2")
@@ -57,16 +69,16 @@ class CronPanel:
     def _build(self) -> Awaitable[None]:
         with self.root:
             with ui.row().classes("w-full items-center no-wrap"):
-                ui.label("Scheduled tasks").classes("text-subtitle1")
+                ui.label("Scheduled tasks").classes("text-subtitle1 whitespace-nowrap")
                 ui.space()
-                self.updated = ui.label().classes("text-caption text-grey")
+                self.updated = ui.label().classes("text-caption text-grey whitespace-nowrap")
                 ui.button(icon="refresh", on_click=self.reload).props(
                     "flat dense round aria-label=Refresh data-testid=cron-refresh")
             ui.label("Durable tasks live in .claude/scheduled_tasks.json and survive restarts; session tasks "
                      "live only while the job's Claude process runs.").classes("text-caption text-grey")
             self.error = ui.label().classes("ws-error").props("data-testid=cron-error")
             self.error.visible = False
-            self.table = ui.table(columns=COLUMNS, rows=[], row_key="id").classes("w-full").props(
+            self.table = ui.table(columns=COLUMNS, rows=[], row_key="id").classes("w-full ws-cron").props(
                 "dense flat wrap-cells no-data-label='No scheduled tasks in this project.' data-testid=cron-table")
             self.table.add_slot("body-cell-job", _JOB_SLOT)
             self.table.on("open_job", lambda e: ui.navigate.to(f"/job/{e.args}"))

@@ -34,12 +34,13 @@ class FilePreviewView:
     def __init__(self) -> None:
         with ui.row().classes("w-full items-center gap-2 no-wrap"):
             self.title = ui.label("Open a file from the tree or the search.").classes(
-                "ws-mono ellipsis").props("data-testid=preview-path")
+                "ws-mono ellipsis ws-wrap-phone").props("data-testid=preview-path")
             ui.space()
-            self.meta = ui.label().classes("text-caption text-grey").props("data-testid=preview-meta")
+            self.meta = ui.label().classes("text-caption text-grey whitespace-nowrap").props(
+                "data-testid=preview-meta")
         self.notice = ui.label().classes("text-caption").props("data-testid=preview-notice")
         self.notice.visible = False
-        self.editor = ui.codemirror("", theme=editor_theme(), line_wrapping=False).classes("w-full").style(
+        self.editor = ui.codemirror("", theme=editor_theme(), line_wrapping=False).classes("w-full ws-preview").style(
             "height: calc(100vh - 300px); min-height: 240px").props("data-testid=preview")
         self.editor.disable()  # a viewer: edits here would be lost and could race Claude's
         self.editor.visible = False

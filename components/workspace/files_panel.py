@@ -30,7 +30,8 @@ class FilesPanel:
 
     def _build(self) -> Awaitable[None]:
         with self.root:
-            with ui.splitter(value=32, limits=(15, 60)).classes("w-full").style(
+            # Side by side; on a phone the tree goes above the file (common.CSS, .ws-files).
+            with ui.splitter(value=32, limits=(15, 60)).classes("w-full ws-files").style(
                     "height: calc(100vh - 230px)") as split:
                 with split.before:
                     self.left = ui.column().classes("w-full q-pa-sm gap-1")

@@ -53,7 +53,9 @@ def _row(change: GitChange, staged: bool, touched: bool, actions: ChangeActions)
         ui.badge(_LETTERS.get(change.change, "?"), color=_COLORS.get(change.change, "warning")).props(
             "outline").tooltip(change.change)
         shown = f"{change.orig_path} → {change.path}" if change.orig_path else change.path
-        ui.label(shown).classes("ws-mono ellipsis grow")
+        # Cut short with … where there is room for the whole row; wrapped on a phone, so it can be read.
+        name = ui.label(shown).classes("ws-mono ellipsis grow ws-wrap-phone").style("min-width: 0")
+        name.props["title"] = shown
         if touched:
             ui.icon("smart_toy", size="16px", color="primary").props("data-testid=git-touched").tooltip(
                 "Touched by this job")

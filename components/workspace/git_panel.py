@@ -51,16 +51,18 @@ class GitPanel:
                 ui.icon("account_tree", size="20px")
                 self.branch = ui.label("…").classes("text-subtitle1 text-weight-medium").props(
                     "data-testid=git-branch")
-                self.tracking = ui.label().classes("text-caption text-grey").props("data-testid=git-tracking")
+                self.tracking = ui.label().classes("text-caption text-grey whitespace-nowrap").props(
+                    "data-testid=git-tracking")
                 ui.space()
                 self.busy = ui.spinner(size="sm")
                 self.busy.visible = False
                 ui.button(icon="refresh", on_click=self.refresh).props(
                     "flat dense round aria-label=Refresh data-testid=git-refresh").tooltip("Refresh")
+                # Icons only on a phone (common.CSS): with their words the row does not fit.
                 self.pull_button = ui.button("Pull", icon="download", on_click=lambda: self._network("pull")).props(
-                    "flat dense no-caps data-testid=git-pull")
+                    "flat dense no-caps aria-label=Pull data-testid=git-pull").classes("ws-icons-phone")
                 self.push_button = ui.button("Push", icon="upload", on_click=lambda: self._network("push")).props(
-                    "flat dense no-caps data-testid=git-push")
+                    "flat dense no-caps aria-label=Push data-testid=git-push").classes("ws-icons-phone")
             self.output = ui.label().classes("w-full ws-pre ws-box q-pa-sm").props("data-testid=git-output")
             self.output.visible = False
             self.error = ui.label().classes("ws-error").props("data-testid=git-error")

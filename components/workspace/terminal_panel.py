@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 
 from nicegui import ui
 
@@ -32,6 +33,34 @@ OPTIONS = {
     "fontFamily": "ui-monospace, SFMono-Regular, Menlo, Consolas, monospace",
     "theme": {"background": "#1b1b1f"},
 }
+
+
+# The key row (label, key, test id): a key is its text, or an arrow's letter, sent by xterm in the cursor mode
+# the shell has set (ESC [ A, or ESC O A in application mode).
+KEYS = (("Esc", "\x1b", "esc"), ("Tab", "\t", "tab"), ("Ctrl", "ctrl", "ctrl"), ("↑", "A", "up"),
+        ("↓", "B", "down"), ("←", "D", "left"), ("→", "C", "right"), ("|", "|", "pipe"), ("~", "~", "tilde"),
+        ("/", "/", "slash"), ("-", "-", "dash"))
+_ARROWS = {"\x1b[A": "A", "\x1bOA": "A", "\x1b[B": "B", "\x1bOB": "B", "\x1b[C": "C", "\x1bOC": "C",
+           "\x1b[D": "D", "\x1bOD": "D"}
+
+
+def _key_js(key: str) -> str:
+    if key in ("A", "B", "C", "D"):
+        return f"(t.modes.applicationCursorKeysMode ? '\\x1bO' : '\\x1b[') + '{key}'"
+    return json.dumps(key)
+
+
+def with_ctrl(data: str) -> str:
+    """What a terminal sends for Ctrl with a key: a letter (or @ [ \\ ] ^ _ space) becomes its control code
+    (Ctrl+C is \\x03), ? becomes DEL, an arrow its Ctrl form (ESC [ 1 ; 5 A); anything else goes as it is."""
+    if data in _ARROWS:
+        return f"\x1b[1;5{_ARROWS[data]}"
+    if len(data) == 1:
+        if data.isascii() and (data.isalpha() or data in "@[\\]^_ "):
+            return chr(ord(data.upper()) & 0x1F)
+        if data == "?":
+            return "\x7f"
+    return data
 
 
 def exit_text(code: int | None) -> str:
@@ -57,6 +86,7 @@ class TerminalPanel:
         self._pending: list[str] = []
         self._flush_handle: asyncio.TimerHandle | None = None
         self._last_write = 0.0
+        self.ctrl = False  # the key row's Ctrl: applies to the next key
         self.root = ui.column().classes("w-full gap-1 q-pa-sm no-wrap")
         ui.context.client.on_delete(self._detach)
         when_shown(self._build)
@@ -65,14 +95,17 @@ class TerminalPanel:
         with self.root:
             with ui.row().classes("w-full items-center gap-2 no-wrap"):
                 self.dot = ui.icon("circle", size="12px").classes("text-grey").props("data-testid=terminal-dot")
-                self.status = ui.label("Starting…").classes("text-caption whitespace-nowrap").props(
+                self.status = ui.label("Starting…").classes("text-caption whitespace-nowrap ellipsis").props(
                     "data-testid=terminal-status")
-                ui.label(self.cwd).classes("text-caption text-grey ellipsis ws-mono")
+                ui.label(self.cwd).classes("text-caption text-grey ellipsis ws-mono ccs-hide-phone")
                 ui.space()
+                # Icons only on a phone (common.CSS): with their words the buttons ran off the screen.
                 ui.button("Reconnect", icon="refresh", on_click=self.reconnect).props(
-                    "flat dense size=sm data-testid=terminal-reconnect")
+                    "flat dense size=sm aria-label=Reconnect data-testid=terminal-reconnect").classes(
+                    "ws-icons-phone")
                 ui.button("Disconnect", icon="link_off", on_click=self.disconnect).props(
-                    "flat dense size=sm data-testid=terminal-disconnect").tooltip(
+                    "flat dense size=sm aria-label=Disconnect data-testid=terminal-disconnect").classes(
+                    "ws-icons-phone").tooltip(
                     "Stop following the shell; it keeps running until nobody has watched it for a while")
                 ui.button(icon="power_settings_new", on_click=self.end_shell).props(
                     "flat dense round size=sm color=negative aria-label='End shell' data-testid=terminal-kill"
@@ -82,6 +115,35 @@ class TerminalPanel:
                 self.xterm = ui.xterm(OPTIONS, on_data=self._typed).classes("w-full h-full").props(
                     "data-testid=terminal")
                 ui.element("q-resize-observer").props("debounce=120").on("resize", self._on_box_resize)
+            self._keys()
+
+    def _keys(self) -> None:
+        """The keys a phone's keyboard lacks (shown on a touch or narrow screen, common.CSS). A key goes through
+        xterm's own input, as if typed: the shell gets the bytes its terminal mode expects (an arrow is ESC O A
+        in application cursor mode), and a pending Ctrl applies to it. Pressing one keeps the terminal's focus,
+        so the phone's keyboard stays open."""
+        keep_focus = "(e) => e.preventDefault()"
+        with ui.element("div").classes("w-full ws-keys").props("data-testid=terminal-keys"):
+            for label, key, name in KEYS:
+                if key == "ctrl":
+                    self.ctrl_button = ui.button(label, on_click=self._toggle_ctrl).props(
+                        "outline dense no-caps size=md aria-pressed=false data-testid=key-ctrl").tooltip(
+                        "Ctrl for the next key (Ctrl, then c: interrupt)")
+                    self.ctrl_button.on("mousedown", js_handler=keep_focus)
+                    continue
+                button = ui.button(label).props(f"outline dense no-caps size=md aria-label={name} "
+                                                f"data-testid=key-{name}")
+                button.on("mousedown", js_handler=keep_focus)
+                button.on("click", js_handler=f"() => {{ const t = getElement({self.xterm.id}).terminal; "
+                                              f"t.input({_key_js(key)}, true); }}")
+
+    def _toggle_ctrl(self) -> None:
+        self._set_ctrl(not self.ctrl)
+
+    def _set_ctrl(self, armed: bool) -> None:
+        self.ctrl = armed
+        self.ctrl_button.props(f"aria-pressed={'true' if armed else 'false'}")
+        self.ctrl_button.props("unelevated" if armed else "outline", remove="outline" if armed else "unelevated")
 
     # -- attaching -----------------------------------------------------------------------
 
@@ -169,11 +231,15 @@ class TerminalPanel:
     # -- controls ------------------------------------------------------------------------
 
     def _typed(self, event) -> None:
+        data = event.data
+        if self.ctrl:
+            self._set_ctrl(False)
+            data = with_ctrl(data)
         terminal = self.terminal
         if terminal is None or not terminal.alive:
             return
         try:
-            terminal.write(event.data)
+            terminal.write(data)
         except UserError as exc:
             toast(str(exc), type="warning")
 
