@@ -101,7 +101,8 @@ class JobHeader:
                 self.name.on("click", self.open_rename)
                 self.status = ui.badge().props("data-testid=job-status")
                 self.session_chip = ui.chip("session", icon="push_pin").props("dense outline data-testid=mode-session")
-                self.countdown = ui.label("").classes("text-caption text-grey whitespace-nowrap").props(
+                # Not on a phone: there the job's name needs the room more.
+                self.countdown = ui.label("").classes("text-caption text-grey whitespace-nowrap ccs-hide-phone").props(
                     "data-testid=grace")
                 ui.space()
                 self.cost = ui.label().classes("text-caption text-grey").props("data-testid=job-cost")
