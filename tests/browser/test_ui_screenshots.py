@@ -21,6 +21,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import DEFAULT_TIMEOUT_MS, Steps, click_when_arrived, text_field
+from tests.browser.test_workspace import wait_terminal
 from tests.browser.ui_support import TURN_TIMEOUT_MS, choose_permission_mode, expect_status
 from tests.support.main_process import ROOT
 from tests.support.scripted_model import text, thinking, tool_use
@@ -31,7 +32,7 @@ DESKTOP = {"width": 1440, "height": 900}
 PHONE = {"width": 390, "height": 844}
 SHOTS = ("ui-home", "ui-project-new-job", "ui-job-chat", "ui-job-tools", "ui-approval-plan", "ui-approval-question",
          "ui-approval-permission", "ui-approvals-list", "ui-composer", "ui-palette", "ui-light-theme",
-         "ui-phone-projects", "ui-phone-jobs", "ui-phone-job")
+         "ui-phone-projects", "ui-phone-jobs", "ui-phone-job", "ui-phone-terminal")
 
 CART = '''def total(items, tax_rate):
     subtotal = sum(price * qty for price, qty in items)
@@ -70,6 +71,12 @@ def _picture(width: int = 96, height: int = 64) -> bytes:
                                 + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
     return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 6, 0, 0, 0))
             + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+
+
+def new_job(page) -> None:
+    """New job, and wait for its page: typed sooner, the prompt went into the job page's composer being left."""
+    page.get_by_test_id("new-job").click()
+    expect(page).to_have_url(re.compile(r"\?new=1$"))
 
 
 def _shoot(page, out: Path, name: str, full_page: bool = False) -> None:
@@ -141,7 +148,7 @@ def test_screenshots_of_the_main_views(server, new_page, browser, scripted_model
     scripted_model.add_response(tool_use("ExitPlanMode", {"plan": (
         "## Plan: tax per region\n\n1. Add a `TAX_RATES` table to `cart.py`\n2. Pass the region to `total()`\n"
         "3. Cover two regions in `test_cart.py`\n\nNo other files change.")}))
-    page.get_by_test_id("new-job").click()
+    new_job(page)
     choose_permission_mode(page, "plan")
     steps.start_job("Plan tax rates per region")
     expect(page.locator("[data-testid=approval-card][data-kind=plan]")).to_be_visible(timeout=TURN_TIMEOUT_MS)
@@ -151,14 +158,14 @@ def test_screenshots_of_the_main_views(server, new_page, browser, scripted_model
         {"question": "Which rounding should totals use?", "header": "Rounding", "multiSelect": False,
          "options": [{"label": "Half up", "description": "what shops usually print"},
                      {"label": "Banker's", "description": "Python's round()"}]}]}))
-    page.get_by_test_id("new-job").click()
+    new_job(page)
     steps.start_job("Make rounding configurable")
     expect(page.locator("[data-testid=approval-card][data-kind=question]")).to_be_visible(timeout=TURN_TIMEOUT_MS)
     _shoot(page, out, "ui-approval-question")
 
     scripted_model.add_response(tool_use("Write", {"file_path": str(project_dir / "CHANGELOG.md"),
                                                    "content": "## 1.1\n\n- Tax is applied as a rate.\n"}))
-    page.get_by_test_id("new-job").click()
+    new_job(page)
     choose_permission_mode(page, "default")
     steps.start_job("Write a changelog entry")
     expect(page.locator("[data-testid=approval-card][data-kind=permission]")).to_be_visible(timeout=TURN_TIMEOUT_MS)
@@ -196,6 +203,15 @@ def test_screenshots_of_the_main_views(server, new_page, browser, scripted_model
         phone.goto(demo_job.replace(server.url, ""))
         expect(phone.get_by_test_id("assistant-text").last).to_be_visible()
         _shoot(phone, out, "ui-phone-job")
+        # The terminal, with the keys a phone's keyboard lacks.
+        phone.goto(demo_job.replace(server.url, "") + "?tab=Terminal")
+        expect(phone.get_by_test_id("terminal-status")).to_contain_text("Connected", timeout=20_000)
+        phone.get_by_test_id("terminal").click()
+        phone.keyboard.type("python3 test_cart.py")
+        phone.keyboard.press("Enter")
+        wait_terminal(phone, r"test_total_with_tax passed")
+        phone.get_by_test_id("key-up").click()
+        _shoot(phone, out, "ui-phone-terminal")
     finally:
         context.close()
 
