@@ -100,6 +100,7 @@ class UsageLedger:
         self._recorded_jobs: set[str] = set()
         self._lock = threading.Lock()
         self._snapshot_lock = threading.Lock()
+        self._snapshotter: threading.Thread | None = None
         self._loaded = threading.Event()
         self._since_snapshot = 0
 
@@ -125,7 +126,9 @@ class UsageLedger:
                 if self._since_snapshot >= SNAPSHOT_EVERY:
                     self._since_snapshot = 0
                     # Copying and writing tens of thousands of rows takes a while: not on the loop that ended the turn.
-                    threading.Thread(target=self._write_snapshot, daemon=True, name="usage-summary").start()
+                    self._snapshotter = threading.Thread(target=self._write_snapshot, daemon=True,
+                                                         name="usage-summary")
+                    self._snapshotter.start()
 
     def month_spent(self, project_id: str, month: str) -> float:
         """What the project's jobs cost in `month` (YYYY-MM), jobs from before the ledger included."""
@@ -193,6 +196,11 @@ class UsageLedger:
                 return count
         except FileNotFoundError:
             return 0
+
+    def settle(self) -> None:
+        """Wait for a summary being written (tests, benches)."""
+        if self._snapshotter is not None:
+            self._snapshotter.join()
 
     def _write_snapshot(self) -> None:
         """The summary, with how far into the turn log it reaches (a start reads the log from there)."""

@@ -67,6 +67,8 @@ def test_a_torn_line_and_a_stale_summary_lose_nothing_else(tmp_path, monkeypatch
     ledger.load()
     for n in range(5):  # a summary is written after the 2nd and 4th turn
         ledger.record(_turn("a", "p1", "opus", 0.01, now, tokens=n))
+    ledger.settle()
+    assert (tmp_path / "summary.json").exists()
     with open(tmp_path / "turns.jsonl", "ab") as f:
         f.write(b'{"at": 1, "job": "torn"')  # the process died in the middle of a line
     report = UsageLedger(tmp_path, _jobs()).report(date.fromtimestamp(now), date.fromtimestamp(now))
