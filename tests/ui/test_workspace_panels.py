@@ -98,7 +98,9 @@ def git(cwd: Path, *args: str) -> None:
 
 
 def test_every_workspace_tab_has_a_panel():
-    assert set(PANELS) == {"Changes", "Terminal", "Files", "Git", "Memories", "Cron"}
+    from pages.job import TABS
+
+    assert set(PANELS) == set(TABS) - {"Chat"} == {"Changes", "Terminal", "Files", "Git", "Memories", "Cron", "MCP"}
 
 
 async def test_a_panel_is_built_when_its_tab_is_first_shown(user: User, show):
