@@ -35,7 +35,8 @@ class MemoriesPanel:
         when_shown(self._build)
 
     def _build(self) -> Awaitable[None]:
-        with self.root, ui.splitter(value=32, limits=(15, 50)).classes("w-full").style(
+        # On a phone the list goes above the editor (common.CSS, .ws-files).
+        with self.root, ui.splitter(value=32, limits=(15, 50)).classes("w-full ws-files").style(
                 "height: calc(100vh - 230px)") as split:
             with split.before, ui.column().classes("w-full q-pa-sm gap-1"):
                 self._list_column()
@@ -66,7 +67,7 @@ class MemoriesPanel:
         self.view = Markdown().classes("w-full ws-box q-pa-sm").props("data-testid=memory-view")
         self.view.visible = False
         self.editor = ui.codemirror("", language="Markdown", theme=editor_theme(), line_wrapping=True,
-                                    on_change=self._edited).classes("w-full").style(
+                                    on_change=self._edited).classes("w-full ws-preview").style(
             "height: calc(100vh - 360px); min-height: 200px").props("data-testid=memory-editor")
         self.editor.visible = False
 

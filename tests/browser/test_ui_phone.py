@@ -266,6 +266,16 @@ def test_on_a_phone_files_git_terminal_and_cron_can_be_used(server, new_page, sc
     no_sideways_scroll(page)
     shot(page, "cron-390")
 
+    # Memories: the list above the file, as in Files.
+    page.goto(f"/job/{job_id}?tab=Memories")
+    page.get_by_text("CLAUDE.md", exact=True).click()
+    editor = page.get_by_test_id("memory-editor")
+    expect(editor).to_be_visible()
+    box = on_screen(editor, "the memory file's editor", whole_height=False)
+    assert box["width"] >= 300, f"the editor is squeezed: {box}"
+    no_sideways_scroll(page)
+    shot(page, "memories-390")
+
     # The tab bar, with Memories and Cron too: on the screen.
     for tab in ("chat", "terminal", "files", "git", "memories", "cron"):
         on_screen(page.get_by_test_id(f"tab-{tab}"), f"the {tab} tab")
