@@ -41,7 +41,8 @@ _CSS = """
     .nicegui-content { padding: 4px !important; }
     .ccs-panel.p-3 { padding: 6px !important; }
     .ccs-panel .q-tab-panel { padding: 4px 0 !important; }
-    .ccs-panel > .q-tabs .q-tab { padding: 0 7px; min-width: 0; text-transform: none; }
+    .ccs-panel > .q-tabs .q-tab { padding: 0 6px; min-width: 0; flex: none; text-transform: none; }
+    .ccs-panel > .q-tabs .q-tab__content { min-width: 0; }
     .ccs-panel > .q-tabs .q-tab__label { font-size: 13px; letter-spacing: 0; }
     .ccs-panel > .q-tabs .q-tabs__content { overflow-x: auto; scrollbar-width: none; }  /* more: swipe */
   }
