@@ -8,8 +8,10 @@ Screenshots of every view go to /tmp/phone-layout/ (look at them after a change 
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -17,7 +19,7 @@ from playwright.sync_api import Page, expect
 
 from tests.browser import ui_support
 from tests.browser.conftest import Steps
-from tests.browser.ui_support import disk_job, expect_status, new_project_with_job, wait_for
+from tests.browser.ui_support import DOCS_SHOTS, disk_job, expect_status, new_project_with_job, wait_for
 from tests.support.scripted_model import text
 
 # One server per module (see ui_support): each test works in a project of its own.
@@ -25,7 +27,10 @@ server, scripted_model, fresh_model = ui_support.server, ui_support.scripted_mod
 
 DESKTOP = {"width": 1440, "height": 900}
 PHONE = {"width": 390, "height": 844}
-SHOTS = Path("/tmp/phone-layout")
+# docs/usage.md shows the phone's tabs (UPDATE_SCREENSHOTS=1 writes them to docs/screenshots/phone-*.png);
+# otherwise the pictures go to a folder of their own under the system's temp dir, for a person to look at.
+DOCUMENTED = {"job-menu-390", "files-390", "git-390", "cron-390", "memories-390"}
+SHOTS = Path(tempfile.gettempdir()) / "phone-layout"
 LONG_NAME = "src/shop/checkout/payment_provider_adapter.py"
 
 
@@ -33,6 +38,8 @@ def shot(page: Page, name: str) -> None:
     SHOTS.mkdir(exist_ok=True)
     page.wait_for_timeout(400)  # transitions (menus, dialogs, tabs)
     page.screenshot(path=str(SHOTS / f"{name}.png"))
+    if name in DOCUMENTED and os.environ.get("UPDATE_SCREENSHOTS"):
+        page.screenshot(path=str(DOCS_SHOTS / f"phone-{name.removesuffix('-390')}.png"))
 
 
 def phone_page(server, new_page) -> Page:

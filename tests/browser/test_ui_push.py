@@ -162,6 +162,16 @@ def _installed_app_flow(server, new_page, steps, scripted_model, tmp_path, push_
     assert notification["actions"] == ["Allow", "Deny"]
     assert notification["tag"] == f"approval-{pending['id']}"
 
+    # Tapping the notification on a phone opens its job, at the card waiting for the answer (docs/usage.md shows it).
+    phone = new_page(server, viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    phone.goto("/" + notification["data"]["url"])  # relative to the app's root, as the service worker opens it
+    card = phone.get_by_test_id("transcript").locator("[data-testid=approval-card][data-kind=permission]")
+    expect(card).to_contain_text("Write")
+    card.scroll_into_view_if_needed()
+    phone.screenshot(path=str((DOCS_SHOTS if os.environ.get("UPDATE_SCREENSHOTS") else tmp_path)
+                              / "phone-notification-job.png"))
+    phone.close()
+
     # Allow, as the notification's button does it: the service worker posts the answer with the login cookie.
     result = page.evaluate(_RUN_ACTION, [notification["data"], "allow"])
     assert result == {"ok": True, "status": 200}, result
