@@ -59,7 +59,7 @@ def test_a_project_page_readies_a_cli_and_the_first_job_runs_in_it(server, page,
     with server.bearer() as client:
         assert client.post(f"/api/jobs/{job_id}/complete").status_code == 200
     _wait(lambda: warm_pid not in cli_processes(server.proc.pid), 30, "the job's CLI to end with the job")
-    assert disk_job(server.projects_root, job_id)["status"] == "completed"
+    _wait(lambda: disk_job(server.projects_root, job_id)["status"] == "completed", 30, "the job completed on disk")
     others = _wait(lambda: cli_processes(server.proc.pid), 30, "a CLI for the project's next job")
     assert list(others.values()) == [warm_cwd]
     assert not page.errors, page.errors
