@@ -37,7 +37,7 @@ class LiveInspection:
     def mcp_servers(self, job: Job, directory: Path) -> dict[str, dict[str, Any]]:
         """The project's MCP servers this job runs (spec N4); a problem with the file is said in the job."""
         found = McpConfig(directory).read()
-        if found.problems:
+        if found.problems and job.id in self.jobs.jobs:  # not for the warm pool's stand-in job (spec O1)
             self.jobs.emit(job, events.make(events.WARNING, message="The project's MCP servers: " + " ".join(
                 found.problems) + (" None of them is started." if found.malformed else
                                    " The others are started.")))

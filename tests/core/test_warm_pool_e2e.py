@@ -309,9 +309,11 @@ async def test_opening_a_project_readies_a_cli_that_its_first_job_takes(services
     project, archived = project_factory(services), project_factory(services)
     services.projects.set_archived(archived.id, True)
     services.jobs.warm_up(archived.id)  # an archived project starts no jobs: nothing is started for it
+    (Path(project.path) / ".mcp.json").write_text("{broken")  # said in the job that runs, not in a stand-in
     services.jobs.warm_up(project.id)  # what the project page does when it opens
     warm = await _warm_pid(services, project.path)
     assert [m["cwd"] for m in _pool(services).snapshot()] == [str(project.path)]
+    assert list(services.jobs.jobs) == [] and not list(services.logs.root.glob("warm-up*"))
 
     scripted_model.add_response(text("The first job, at once."))
     job = services.jobs.submit(project.id, "the project's very first job")
@@ -319,3 +321,4 @@ async def test_opening_a_project_readies_a_cli_that_its_first_job_takes(services
     assert _session_pid(services, job.id) == warm
     assert [e["block"]["text"] for e in services.jobs.events(job.id) if e["kind"] == "assistant"] == [
         "The first job, at once."]
+    assert any(".mcp.json, line 1" in e["message"] for e in services.jobs.events(job.id) if e["kind"] == "warning")
