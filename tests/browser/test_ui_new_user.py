@@ -192,7 +192,7 @@ def contrast(foreground: str, background: str) -> float:
 
 def test_small_things_a_new_user_saw(server, page, steps, scripted_model, tmp_path) -> None:
     from tests.browser.conftest import text_field
-    from tests.browser.ui_support import expect_status
+    from tests.browser.ui_support import expect_status, wait_for
     from tests.support.scripted_model import text
 
     scripted_model.add_response(text("Ready."))
@@ -253,7 +253,11 @@ def test_small_things_a_new_user_saw(server, page, steps, scripted_model, tmp_pa
     text_field(page, "file-search").press("Enter")
     line = page.locator(".ws-hit-line", has_text="value =")
     expect(line).to_be_visible()
-    number, words = line.locator(".ws-hit-no").bounding_box(), line.locator(".ws-hit-text").bounding_box()
+    def laid_out():  # the list may be drawn again while the search settles: measure a line that is there
+        boxes = line.locator(".ws-hit-no").bounding_box(), line.locator(".ws-hit-text").bounding_box()
+        return boxes if all(boxes) else None
+
+    number, words = wait_for(laid_out, what="the hit line laid out")
     assert words["height"] > 3 * number["height"], "the long line wraps"
     assert words["x"] >= number["x"] + number["width"], "and stays right of its number"
     shot(page, tmp_path, "files-search")
