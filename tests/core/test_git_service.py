@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -12,22 +11,7 @@ import pytest
 from core.errors import Conflict, NotFound, UserError
 from core.workspace.git.service import GitService, touched_marks
 from core.workspace.paths import PathOutsideProject
-
-
-@pytest.fixture(autouse=True)
-def isolated_git(tmp_path: Path, monkeypatch):
-    """No global or system git configuration (signing, hooks, default branch) reaches the tests."""
-    home = tmp_path / "home"
-    home.mkdir()
-    monkeypatch.setenv("HOME", str(home))
-    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(home / ".gitconfig"))
-    for name in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE"):
-        monkeypatch.delenv(name, raising=False)
-
-
-def git(cwd: Path, *args: str) -> str:
-    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True).stdout
+from tests.support.git_env import git, isolated_git  # noqa: F401 - isolated_git: an autouse fixture
 
 
 def identify(path: Path) -> None:

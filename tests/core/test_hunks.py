@@ -30,6 +30,7 @@ from core.workspace.git.hunks import (
     unquote_name,
 )
 from core.workspace.git.service import GitService
+from tests.support.git_env import git, isolated_git  # noqa: F401 - isolated_git: an autouse fixture
 
 TWO_HUNKS = """\
 diff --git a/many.txt b/many.txt
@@ -262,21 +263,6 @@ def test_garbage_is_no_file():
 
 
 # ------------------------------------------------------------------------- on real repositories
-
-
-@pytest.fixture(autouse=True)
-def isolated_git(tmp_path: Path, monkeypatch):
-    home = tmp_path / "home"
-    home.mkdir()
-    monkeypatch.setenv("HOME", str(home))
-    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(home / ".gitconfig"))
-    for name in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE"):
-        monkeypatch.delenv(name, raising=False)
-
-
-def git(cwd: Path, *args: str) -> str:
-    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True).stdout
 
 
 def new_repo(root: Path, files: dict[str, str | bytes]) -> GitService:

@@ -20,23 +20,9 @@ from core.workspace.git.hunks import BINARY, LFS, SUBMODULE
 from core.workspace.git.review import AcceptedHunks
 from core.workspace.git.service import GitService
 from core.workspace.worktrees import Worktrees
+from tests.support.git_env import git, isolated_git  # noqa: F401 - isolated_git: an autouse fixture
 
 SHARED = "".join(f"line {n}\n" for n in range(1, 31))
-
-
-@pytest.fixture(autouse=True)
-def isolated_git(tmp_path: Path, monkeypatch):
-    home = tmp_path / "git-home"
-    home.mkdir()
-    monkeypatch.setenv("HOME", str(home))
-    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(home / ".gitconfig"))
-    for name in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE"):
-        monkeypatch.delenv(name, raising=False)
-
-
-def git(cwd: Path, *args: str) -> str:
-    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True).stdout
 
 
 def write(root: Path, files: dict[str, str]) -> None:
