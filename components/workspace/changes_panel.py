@@ -17,7 +17,14 @@ from nicegui import background_tasks, events, ui
 
 from components.common.live_refresh import refresh_on_notices
 from components.common.notify import toast
-from components.workspace.common import blocking, ensure_style, message_of, notify_error, when_shown
+from components.workspace.common import (
+    blocking,
+    confirm_destructive,
+    ensure_style,
+    message_of,
+    notify_error,
+    when_shown,
+)
 from components.workspace.git_diff import printable
 from components.workspace.hunk_view import HunkAction, render_file
 from core.services import Services
@@ -206,19 +213,11 @@ class ChangesPanel:
             await self._confirm_reject(file, hunk)
 
     async def _confirm_reject(self, file: FileDiff, hunk: Hunk) -> None:
-        with ui.dialog() as dialog, ui.card().classes("w-[32rem] max-w-full"):
-            ui.label("Reject this change?").classes("text-h6")
-            ui.label(f"{printable(file.path)} · {printable(hunk.header)}").classes("ws-mono").style(
-                "overflow-wrap: anywhere")
-            ui.label("It is undone in the job's worktree (a new file is deleted, a deleted one comes back). A change "
-                     "that came in one of the job's commits stays in its history, undone by an uncommitted "
-                     "change.").classes("text-caption")
-            with ui.row().classes("w-full justify-end"):
-                ui.button("Cancel", on_click=dialog.close).props("flat data-testid=reject-cancel")
-                ui.button("Reject", color="negative", on_click=lambda: dialog.submit(True)).props(
-                    "data-testid=reject-confirm")
-        confirmed = await dialog
-        dialog.delete()
+        confirmed = await confirm_destructive(
+            "Reject this change?", f"{printable(file.path)} · {printable(hunk.header)}",
+            "It is undone in the job's worktree (a new file is deleted, a deleted one comes back). A change that came "
+            "in one of the job's commits stays in its history, undone by an uncommitted change.",
+            action="Reject", testid="reject", irreversible=False)
         if confirmed:
             await self._on_hunk(self.services.reviews.reject, file, hunk)
 

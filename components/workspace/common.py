@@ -173,3 +173,22 @@ def when_shown(build: Callable[[], Any]) -> None:
         start()
         return
     panels.on_value_change(lambda e: current(e.value) == name and not done and start_after_the_switch())
+
+
+async def confirm_destructive(title: str, subject: str, explanation: str, *, action: str, testid: str,
+                              irreversible: bool = True) -> bool:
+    """Ask before a change that throws work away (discard a file or hunk, reject a job's hunk): what, what
+    happens, and whether it can be undone. The buttons are `<testid>-cancel` and `<testid>-confirm`."""
+    with ui.dialog() as dialog, ui.card().classes("w-[32rem] max-w-full"):
+        ui.label(title).classes("text-h6")
+        ui.label(subject).classes("ws-mono").style("overflow-wrap: anywhere")
+        ui.label(explanation).classes("text-caption")
+        if irreversible:
+            ui.label("This cannot be undone.").classes("text-negative text-caption")
+        with ui.row().classes("w-full justify-end"):
+            ui.button("Cancel", on_click=dialog.close).props(f"flat data-testid={testid}-cancel")
+            ui.button(action, color="negative", on_click=lambda: dialog.submit(True)).props(
+                f"data-testid={testid}-confirm")
+    confirmed = await dialog
+    dialog.delete()
+    return bool(confirmed)

@@ -15,7 +15,14 @@ from nicegui import background_tasks, ui
 
 from components.common.live_refresh import refresh_on_notices
 from components.common.notify import toast
-from components.workspace.common import blocking, ensure_style, message_of, notify_error, when_shown
+from components.workspace.common import (
+    blocking,
+    confirm_destructive,
+    ensure_style,
+    message_of,
+    notify_error,
+    when_shown,
+)
 from components.workspace.git_changes import ChangeActions, render_groups
 from components.workspace.git_diff import printable
 from components.workspace.hunk_view import HunkAction, render_file
@@ -242,19 +249,11 @@ class GitPanel:
 
     async def confirm_discard_hunk(self, file: FileDiff, hunk: Hunk) -> None:
         whole = file.change == "added" or hunk.whole_file
-        with self.root, ui.dialog() as dialog, ui.card().classes("w-[32rem] max-w-full"):
-            ui.label("Discard this change?").classes("text-h6")
-            ui.label(f"{printable(file.path)} · {printable(hunk.header)}").classes("ws-mono")
-            ui.label("The whole file is deleted or put back." if whole else
-                     "Only this hunk goes back to its staged or committed content.").classes("text-caption")
-            ui.label("This cannot be undone.").classes("text-negative text-caption")
-            with ui.row().classes("w-full justify-end"):
-                ui.button("Cancel", on_click=dialog.close).props("flat data-testid=git-discard-cancel")
-                ui.button("Discard", color="negative", on_click=lambda: dialog.submit(True)).props(
-                    "data-testid=git-discard-confirm")
-
-        confirmed = await dialog
-        dialog.delete()
+        with self.root:
+            confirmed = await confirm_destructive(
+                "Discard this change?", f"{printable(file.path)} · {printable(hunk.header)}",
+                "The whole file is deleted or put back." if whole else
+                "Only this hunk goes back to its staged or committed content.", action="Discard", testid="git-discard")
         if confirmed:
             await self._act(self.git.discard_hunk, hunk.id, file.path, done="Change discarded.")
 
@@ -267,19 +266,11 @@ class GitPanel:
     async def confirm_discard(self, paths: list[str]) -> None:
         untracked = {c.path for c in self.status.untracked} if self.status else set()
         deleting = [p for p in paths if p in untracked]
-        with self.root, ui.dialog() as dialog, ui.card().classes("w-[32rem] max-w-full"):
-            ui.label("Discard changes?").classes("text-h6")
-            ui.label(", ".join(paths)).classes("ws-mono")
-            ui.label("Untracked files are deleted." if deleting else
-                     "The file goes back to its staged or committed content.").classes("text-caption")
-            ui.label("This cannot be undone.").classes("text-negative text-caption")
-            with ui.row().classes("w-full justify-end"):
-                ui.button("Cancel", on_click=dialog.close).props("flat data-testid=git-discard-cancel")
-                ui.button("Discard", color="negative", on_click=lambda: dialog.submit(True)).props(
-                    "data-testid=git-discard-confirm")
-
-        confirmed = await dialog
-        dialog.delete()
+        with self.root:
+            confirmed = await confirm_destructive(
+                "Discard changes?", ", ".join(paths),
+                "Untracked files are deleted." if deleting else
+                "The file goes back to its staged or committed content.", action="Discard", testid="git-discard")
         if confirmed:
             await self._act(self.git.discard, paths, done="Changes discarded.")
 
