@@ -139,6 +139,9 @@ class Job(_Record):
     uncommitted_elsewhere: list[str] = field(default_factory=list)  # the main checkout's, not carried over
     budget_usd: float | None = None  # spec N3: the job's cost cap
     mcp_disabled: list[str] = field(default_factory=list)  # spec N4: the project's MCP servers this job leaves off
+    # Spec O2: the machine of a Ray cluster its CLI runs (or last ran) on, and why it waits for one.
+    runs_on: str | None = None
+    waiting_for: str | None = None
 
     @property
     def finished(self) -> bool:

@@ -20,6 +20,7 @@ from core.security.handoff import SERVER_SECRETS, handed_over
 from core.security.passwords import BadHash, check_hash
 
 MIN_TOKEN_CHARS = 16
+RUNNERS = ("local", "ray")
 MIN_PASSWORD_CHARS = 8
 
 
@@ -60,6 +61,13 @@ class Settings:
     # They count against max_live_sessions.
     warm_pool_size: int = 2
     warm_pool_ttl_s: float = 600.0
+    # Spec O2: where live sessions' CLIs run: "local" (this machine) or "ray" (actors on a Ray cluster at
+    # ray_address, each asking for ray_agent_cpus CPUs and ray_agent_memory_mb of memory; `pip install
+    # 'claude-code-web-server[ray]'`). With "ray" every new job works on its own branch, in a clone on a node.
+    runner: str = "local"
+    ray_address: str | None = None  # None: RAY_ADDRESS's usual meaning to Ray ("auto": a cluster on this machine)
+    ray_agent_cpus: float = 1.0
+    ray_agent_memory_mb: int = 1024
     # Behind a reverse proxy that serves the app under a path and strips it (`/claude`): links,
     # redirects, the websocket and the login cookie use it. Empty: served at the root.
     root_path: str = ""
@@ -148,6 +156,10 @@ _ENV_FIELDS: dict[str, tuple[str, type]] = {
     "MAX_TERMINALS": ("max_terminals", int),
     "WARM_POOL_SIZE": ("warm_pool_size", int),
     "WARM_POOL_TTL_SECONDS": ("warm_pool_ttl_s", float),
+    "RUNNER": ("runner", str),
+    "RAY_ADDRESS": ("ray_address", str),
+    "RAY_AGENT_CPUS": ("ray_agent_cpus", float),
+    "RAY_AGENT_MEMORY_MB": ("ray_agent_memory_mb", int),
     "ROOT_PATH": ("root_path", str),
     "PUSH_CONTACT": ("push_contact", str),
 }
@@ -201,6 +213,8 @@ def load_settings(argv: list[str] | None = None, env: dict[str, str] | None = No
     parser.add_argument("--warm-pool-size", type=int, help="started CLIs kept ready for new jobs (0: none)")
     parser.add_argument("--warm-pool-ttl", type=float, dest="warm_pool_ttl_s",
                         help="seconds an unused started CLI is kept")
+    parser.add_argument("--runner", choices=RUNNERS, help="where sessions' CLIs run: here, or on a Ray cluster")
+    parser.add_argument("--ray-address", help="the Ray cluster to run agents on (RUNNER=ray), e.g. 10.0.0.5:6379")
     parser.add_argument("--root-path", help="the path prefix a reverse proxy serves the app under, e.g. /claude")
     parser.add_argument("--no-auth", action="store_true", default=None,
                         help="no login at all (loopback only): anyone with an account on this machine can use it")
@@ -218,6 +232,7 @@ def load_settings(argv: list[str] | None = None, env: dict[str, str] | None = No
         raise SettingsError("MAX_LIVE_SESSIONS must be at least MAX_RUNNING_JOBS (every running job is live)")
     if settings.warm_pool_size < 0 or settings.warm_pool_ttl_s < 0:
         raise SettingsError("WARM_POOL_SIZE and WARM_POOL_TTL_SECONDS must not be negative")
+    check_runner_settings(settings)
     check_auth_settings(settings)
     settings.root_path = _root_path(settings.root_path)
     if not _PUSH_CONTACT.match(settings.push_contact):
@@ -225,6 +240,20 @@ def load_settings(argv: list[str] | None = None, env: dict[str, str] | None = No
                             "(e.g. mailto:you@example.com)")
     settings.projects_root = settings.projects_root.expanduser().resolve()
     return settings
+
+
+def check_runner_settings(settings: Settings) -> None:
+    settings.runner = (settings.runner or "local").strip().lower()
+    if settings.runner not in RUNNERS:
+        raise SettingsError(f"RUNNER={settings.runner!r} is not one of {', '.join(RUNNERS)}")
+    if settings.ray_agent_cpus <= 0 or settings.ray_agent_memory_mb < 256:
+        raise SettingsError("RAY_AGENT_CPUS must be above 0 and RAY_AGENT_MEMORY_MB at least 256 "
+                            "(a Claude Code process alone takes about 200 MB)")
+    if settings.runner == "ray":
+        import importlib.util
+
+        if importlib.util.find_spec("ray") is None:
+            raise SettingsError("RUNNER=ray needs Ray: pip install 'claude-code-web-server[ray]'")
 
 
 def check_auth_settings(settings: Settings) -> None:

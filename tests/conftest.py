@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.ray_cluster import RayCluster
 from tests.support.scripted_model import LEAKY_ENV, ScriptedModel, offline_cli_env
 
 # --------------------------------------------------------------------------- scripted model
@@ -70,6 +71,18 @@ def claude_env(scripted_model: ScriptedModel, tmp_path: Path, monkeypatch: pytes
         env=env,
         model=scripted_model,
     )
+
+
+@pytest.fixture
+def ray_cluster(claude_env: ClaudeEnv) -> Iterator[RayCluster]:
+    """A real Ray cluster's head on this machine (1 CPU; `add_node()` adds workers, `head_held()` fills the
+    head), every node with its own HOME and folders; their CLIs talk to the scripted model (spec O2)."""
+    cluster = RayCluster(env=claude_env.env)
+    try:
+        cluster.start_head()
+        yield cluster
+    finally:
+        cluster.stop()
 
 
 # ------------------------------------------------------------------- application services

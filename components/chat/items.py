@@ -177,6 +177,9 @@ def fork_notice(parent_name: str | None, parent_id: str | None) -> None:
             ui.label("Forked from a job that no longer exists — the conversation above is copied from it.")
 
 
+CLUSTER_NOTICES = ("placed", "cluster_wait", "reclaimed")  # where a job on a Ray cluster runs (spec O2)
+
+
 def describe_system(event: dict[str, Any]) -> str | None:
     subtype = event.get("subtype")
     data = event.get("data") or {}
@@ -190,6 +193,8 @@ def describe_system(event: dict[str, Any]) -> str | None:
         return f"API retry {data.get('attempt', '')}".rstrip()
     if subtype in ("model_fallback", "model_refusal_fallback"):
         return f"Model fallback: {data.get('message') or data.get('to') or subtype}"
+    if subtype in CLUSTER_NOTICES:
+        return str(event.get("message") or "") or None
     if subtype in ("informational", "notification") and (data.get("message") or data.get("content")):
         return str(data.get("message") or data.get("content"))
     return None

@@ -60,7 +60,7 @@ class JobHeader:
         parent = self.services.jobs.jobs.get(job.parent_job_id or "")
         waiting = bool(self.services.jobs.approvals.pending(job.id))
         shown = (job.name, status_label(job.to_dict(), live, waiting), status_color(job.status, waiting), job.mode,
-                 job.cost_usd, job.error, parent and (parent.id, parent.name))
+                 job.cost_usd, job.error, parent and (parent.id, parent.name), job.waiting_for, job.runs_on, live)
         if shown != self._shown:
             self._shown = shown
             self.name.set_text(job.name)
@@ -70,6 +70,7 @@ class JobHeader:
             self.cost.set_text(cost(job.cost_usd))
             self.error.set_text(job.error or "")
             self.error.set_visibility(bool(job.error))
+            self._show_where(job, live)
             self.parent_link.set_visibility(parent is not None)
             if parent is not None:
                 self.parent_link.set_text(f"Forked from: {parent.name}")
@@ -108,6 +109,9 @@ class JobHeader:
                 self.cost = ui.label().classes("text-caption text-grey").props("data-testid=job-cost")
                 self._phone_menu()
             self.parent_link = ui.link("", "/").classes("text-caption").props("data-testid=parent-link")
+            with ui.row().classes("items-center no-wrap gap-1 text-caption") as self.where:
+                self.where_icon = ui.icon("dns", size="xs")
+                self.where_text = ui.label().classes("min-w-0").props("data-testid=job-where")
             self.isolation = IsolationBar(self.services, self.job_id)
             self.error = ui.label().classes("text-negative text-caption").props("data-testid=job-error")
             # Every control exists from the start and shows when the job's state allows it: a state change
@@ -125,6 +129,20 @@ class JobHeader:
             self.retry_blocked = ui.label(RETRY_BLOCKED).classes("text-caption text-warning").props(
                 "data-testid=retry-blocked")
             self.retry_blocked.set_visibility(False)
+
+    def _show_where(self, job, live: bool) -> None:
+        """Spec O2: on which machine of the Ray cluster Claude Code runs, or why it waits for one."""
+        if job.waiting_for:
+            text, icon, color = job.waiting_for, "hourglass_empty", "text-warning"
+        elif job.runs_on:
+            text, icon, color = f"{'On' if live else 'Last ran on'} {job.runs_on}", "dns", "text-grey"
+        else:
+            self.where.set_visibility(False)
+            return
+        self.where.set_visibility(True)
+        self.where.classes(replace=f"items-center no-wrap gap-1 text-caption {color}")
+        self.where_icon.props(f"name={icon}")
+        self.where_text.set_text(text)
 
     @staticmethod
     def _allowed_controls(job, live: bool) -> set[str]:

@@ -183,6 +183,10 @@ class JobOut(BaseModel):
                                                          "job started, not carried over into its worktree.")
     budget_usd: float | None = Field(description="The job's cost cap in USD, if it has one.")
     mcp_disabled: list[str] = Field(description="The project's MCP servers this job leaves off.")
+    runs_on: str | None = Field(default=None, description="RUNNER=ray: the machine of the cluster the job's "
+                                                          "Claude Code runs (or last ran) on.")
+    waiting_for: str | None = Field(default=None, description="Why a queued job waits, when the Ray cluster "
+                                                              "has no room for it.")
 
     @classmethod
     def of(cls, job: Job) -> JobOut:

@@ -45,9 +45,15 @@ class JobIsolation:
             return Path(job.worktree)
         return self.jobs.projects.directory(job.project_id)
 
-    def set_up(self, job: Job, base: str | None = None, parent: Job | None = None) -> None:
-        """Mark a new job isolated, after checking now what would make its worktree fail later."""
+    def set_up(self, job: Job, base: str | None = None, parent: Job | None = None, remote: bool = False) -> None:
+        """Mark a new job isolated, after checking now what would make its worktree fail later. `remote`: it
+        will run on a Ray cluster (spec O2), in a clone of its branch."""
         repo = self._repo(job)
+        if not repo.is_repo() and remote:
+            raise UserError(f"Jobs run on the Ray cluster (RUNNER=ray), in a git clone of their project, and "
+                            f"{repo.root.name} is not a git repository, so it cannot run there. Make it one with "
+                            "a first commit (the Git tab, or POST /api/projects/{id}/git/init with "
+                            '{"first_commit": true}), then start the job again.')
         if not repo.is_repo():
             raise UserError(f"Isolated jobs need a git repository, and {repo.root.name} is not one. Initialise it "
                             "with a first commit (the Git tab, or POST /api/projects/{id}/git/init with "

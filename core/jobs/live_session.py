@@ -26,7 +26,7 @@ from core import events, sdk
 from core.errors import UserError
 from core.jobs.approvals import ApprovalBroker
 from core.jobs.prompts import Prompt
-from core.jobs.runner import LocalRunner, Runner
+from core.jobs.runner import LocalRunner, Runner, RunTicket
 from core.jobs.tool_gate import ToolGate
 from core.models import Job
 
@@ -67,6 +67,7 @@ class SessionHost(Protocol):
     def on_turn_start(self, session: LiveSession, prompt: Prompt | None) -> None: ...  # None: nobody's (a cron)
     def on_event(self, session: LiveSession, event: dict[str, Any]) -> None: ...  # stored, then published
     def on_live_event(self, session: LiveSession, event: dict[str, Any]) -> None: ...  # a delta: published only
+    def on_placement(self, session: LiveSession, waiting: str | None, where: str | None) -> None: ...  # spec O2
     def on_always_allow(self, session: LiveSession, tool_name: str) -> None: ...
     def on_file_touched(self, session: LiveSession, path: str) -> None: ...
     def on_turn_end(self, session: LiveSession, result: sdk.ResultMessage, cost: float) -> None: ...
@@ -250,7 +251,7 @@ class LiveSession:
                 await self._acquire_slot()
             if self.closing:
                 return
-            async with self.setup.runner.connect(self.options()) as client:
+            async with self.setup.runner.connect(self.options(), self._ticket()) as client:
                 self.client = client
                 self.connected = True
                 self._connected.set()
@@ -270,6 +271,13 @@ class LiveSession:
             self.client = None
             self.connected = False
             self.host.on_session_end(self, error)
+
+    def _ticket(self) -> RunTicket:
+        def warn(message: str) -> None:
+            self.host.on_event(self, events.make(events.WARNING, message=message))
+
+        return RunTicket(self.job.id, self.job.name, lambda waiting, where: self.host.on_placement(
+            self, waiting, where), warn)
 
     async def _acquire_slot(self) -> None:
         if self.holds_slot:
@@ -372,6 +380,8 @@ class LiveSession:
         return f"{message}\n{tail}" if tail else message
 
     def _describe(self, exc: BaseException) -> str:
+        if isinstance(exc, UserError):  # already said for people (a lost machine, spec O2)
+            return str(exc)
         text = str(exc) or type(exc).__name__
         tail = self.stderr_tail.strip()
         if tail and tail not in text:

@@ -73,7 +73,13 @@ class JobManager(JobRecords):
         self.local_runner = LocalRunner()
         # Spec O1: where sessions' CLIs come from. Isolated jobs (a fresh worktree each) start their own.
         self.runner: Runner = self.local_runner
-        if settings.warm_pool_size > 0:
+        # Spec O2: RUNNER=ray puts every new job on its own branch, in a clone on a machine of the cluster.
+        self.remote_runner: Runner | None = None
+        if settings.runner == "ray":
+            from core.cluster.runner import RayRunner  # Ray only when configured
+
+            self.remote_runner = RayRunner(settings.ray_address, settings.ray_agent_cpus, settings.ray_agent_memory_mb)
+        elif settings.warm_pool_size > 0:
             self.runner = WarmPool(self.local_runner, settings.warm_pool_size, settings.warm_pool_ttl_s,
                                    room=lambda: self.liveness.spare_room())
         self.liveness = Liveness(self, settings, self.approvals, self.runner)
@@ -95,10 +101,37 @@ class JobManager(JobRecords):
 
     def start_background(self) -> None:
         self.liveness.start()
+        if self.remote_runner is not None:
+            self._reclaiming = asyncio.get_running_loop().create_task(self.reclaim_remote())
         # The usage summary is read before anyone asks for it, after the first pages, off the loop.
         loading = threading.Timer(USAGE_LOAD_AFTER_S, self.usage.load)
         loading.daemon = True
         loading.start()
+
+    async def reclaim_remote(self) -> None:
+        """Spec O2: agents still running on the cluster from before a restart hand their work back and end;
+        their jobs say so (recovery has already told them the restart interrupted them)."""
+        def worktree(job_id: str) -> str | None:
+            job = self.jobs.get(job_id)
+            return job.worktree if job is not None and job.isolated and job.worktree else None
+
+        def report(job_id: str, state: dict[str, Any], problem: str | None) -> None:
+            job = self.jobs[job_id]
+            if state.get("session_id") and not job.session_id:
+                job.session_id = state["session_id"]
+                self.save(job)
+            where = state.get("where") or "the cluster"
+            self.emit(job, events.make(events.SYSTEM, subtype="reclaimed", message=(
+                f"After the server restarted, this job's Claude Code was still running on {where}. It was stopped "
+                f"and what it had done is back on the branch {job.branch} and in its conversation: send a message "
+                "to continue.")))
+            if problem:
+                self.emit(job, events.make(events.WARNING, message=problem))
+
+        try:
+            await self.remote_runner.reclaim(worktree, report)  # type: ignore[union-attr]
+        except Exception:  # the cluster is unreachable: jobs stay as recovery left them
+            log.exception("agents left on the Ray cluster could not be reclaimed")
 
     async def shutdown(self) -> None:
         self.liveness.stop()
@@ -145,6 +178,7 @@ class JobManager(JobRecords):
         prompt = Prompt(text, list(images or []))
         budget_usd = checked_budget(budget_usd, "A job's budget")
         isolate = project.isolate_jobs if isolated is None else isolated
+        isolate = isolate or self.remote_runner is not None
         self.liveness.make_room(directory=None if isolate else str(self.projects.directory(project_id)))
         job = Job(id=new_id(), project_id=project_id, name=(name or "").strip()[:200] or job_name(text),
                   prompt=text, model=model or self.settings.default_model,
@@ -154,7 +188,7 @@ class JobManager(JobRecords):
         job.budget_usd = budget_usd
         self.budgets.guard(job, over_budget)
         if isolate:
-            self.isolation.set_up(job, base)
+            self.isolation.set_up(job, base, remote=self.remote_runner is not None)
         self.add(job, prompt.event())
         self._start_session(job, prompt)
         return job
@@ -247,6 +281,8 @@ class JobManager(JobRecords):
             env["IS_SANDBOX"] = "1"  # the CLI refuses bypassPermissions as root without it
         wait = max(self.settings.question_timeout_s, self.settings.plan_timeout_s) + 60
         runner = self.local_runner if job.isolated else self.runner  # a worktree of its own: nothing to share
+        if job.isolated and self.remote_runner is not None:
+            runner = self.remote_runner
         directory = self.isolation.directory(job)
         setup = SessionSetup(cwd=str(directory), env=env, approval_wait_s=wait, runner=runner,
                              max_budget_usd=self.budgets.cli_cap(job),

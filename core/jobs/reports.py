@@ -44,6 +44,25 @@ class SessionReports:
         if not session.prompts and not session.turn_active:
             self.jobs.liveness.become_idle(job)
 
+    def on_placement(self, session: LiveSession, waiting: str | None, where: str | None) -> None:
+        """Spec O2: the cluster has no room for the job's CLI yet (`waiting`), or it runs on `where` now."""
+        job = session.job
+        if waiting is not None:
+            if job.waiting_for is None:
+                self.jobs.emit(job, events.make(events.SYSTEM, subtype="cluster_wait", message=waiting))
+            job.waiting_for = waiting
+            if job.status != JobStatus.QUEUED:
+                self.jobs.set_status(job, JobStatus.QUEUED)
+            else:
+                self.jobs.save(job)
+            return
+        job.waiting_for = None
+        if where:
+            job.runs_on = where
+            self.jobs.emit(job, events.make(events.SYSTEM, subtype="placed", where=where,
+                                            message=f"Claude Code runs on {where}."))
+        self.jobs.save(job)
+
     def on_turn_start(self, session: LiveSession, prompt: Prompt | None) -> None:
         job = session.job
         self.jobs.liveness.cancel_grace(job, save=prompt is None)  # a prompt's turn: the status save records it
@@ -94,6 +113,7 @@ class SessionReports:
 
     def on_turn_end(self, session: LiveSession, result: sdk.ResultMessage, cost: float) -> None:
         job = session.job
+        job.waiting_for = None
         self.jobs.checkpoints.keep_what_streamed(session)  # a stopped turn leaves the text it had streamed
         self.jobs.scheduler.release(job.id)
         session.holds_slot = False
@@ -142,6 +162,7 @@ class SessionReports:
 
     def on_session_end(self, session: LiveSession, error: str | None) -> None:
         job = session.job
+        job.waiting_for = None
         self.jobs.checkpoints.keep_what_streamed(session)
         if self.jobs.live.get(job.id) is session:
             del self.jobs.live[job.id]

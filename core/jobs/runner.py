@@ -2,11 +2,11 @@
 
 A live session asks its `Runner` for a connected `sdk.ClaudeSDKClient` and knows nothing else
 about where the CLI came from: a process started for it here (`LocalRunner`), one started
-ahead of time by the warm pool (`core/jobs/warm_pool.py`), or, later, a CLI on another
-machine whose stdio travels through the SDK's `Transport` (`sdk.ClaudeSDKClient(options,
-transport=...)`). The client arrives with the options' model and permission mode in force
-and leaves when the session's `async with` ends; whoever connected it disconnects it, from
-the task that connected it, as the SDK asks.
+ahead of time by the warm pool (`core/jobs/warm_pool.py`), or a CLI on a machine of a Ray
+cluster whose stdio travels through the SDK's `Transport` (`core/cluster/runner.py`). The
+client arrives with the options' model and permission mode in force and leaves when the
+session's `async with` ends; whoever connected it disconnects it, from the task that
+connected it, as the SDK asks.
 
 A runner may also hold CLIs no session owns yet: they count against the live-session cap
 (`Liveness.make_room`), which asks for one back before it hibernates any session.
@@ -14,14 +14,27 @@ A runner may also hold CLIs no session owns yet: they count against the live-ses
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from core import sdk
 
 
+@dataclass(frozen=True)
+class RunTicket:
+    """Which job a CLI is for, and how a runner that places CLIs elsewhere tells it what happens (spec O2)."""
+
+    job_id: str
+    job_name: str
+    report: Callable[[str | None, str | None], None]  # (what it waits for, where it runs): None when not
+    warn: Callable[[str], None]  # something the person should know, said on the job
+
+
 class Runner(Protocol):
-    def connect(self, options: sdk.ClaudeAgentOptions) -> AbstractAsyncContextManager[sdk.ClaudeSDKClient]:
+    def connect(self, options: sdk.ClaudeAgentOptions,
+                ticket: RunTicket | None = None) -> AbstractAsyncContextManager[sdk.ClaudeSDKClient]:
         """A client connected with `options` (model and permission mode in force), disconnected on exit."""
         ...
 
@@ -49,7 +62,8 @@ class Runner(Protocol):
 class LocalRunner:
     """Today's way: a CLI process started on this machine for each session, when it connects."""
 
-    def connect(self, options: sdk.ClaudeAgentOptions) -> AbstractAsyncContextManager[sdk.ClaudeSDKClient]:
+    def connect(self, options: sdk.ClaudeAgentOptions,
+                ticket: RunTicket | None = None) -> AbstractAsyncContextManager[sdk.ClaudeSDKClient]:
         return sdk.ClaudeSDKClient(options)  # its own context manager: connects on entry, disconnects on exit
 
     def alive(self, client: sdk.ClaudeSDKClient) -> bool:

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from core import sdk
-from core.jobs.runner import Runner, cli_pid
+from core.jobs.runner import Runner, RunTicket, cli_pid
 from core.jobs.warm_match import Forward, blank, disk_stamp, spawn_shape, starts_fresh
 
 log = logging.getLogger(__name__)
@@ -84,13 +84,14 @@ class WarmPool:
     # -- the Runner seam -----------------------------------------------------------------
 
     @asynccontextmanager
-    async def connect(self, options: sdk.ClaudeAgentOptions) -> AsyncIterator[sdk.ClaudeSDKClient]:
+    async def connect(self, options: sdk.ClaudeAgentOptions,
+                      ticket: RunTicket | None = None) -> AsyncIterator[sdk.ClaudeSDKClient]:
         member = self._take(options)
         self._want(options)  # after the take: its replacement is wanted
         client = await self._adopt(member, options) if member else None
         if client is None or member is None:
             self._keep_cap()  # this session's own CLI is about to start
-            async with self.base.connect(options) as client:
+            async with self.base.connect(options, ticket) as client:
                 yield client
             return
         try:

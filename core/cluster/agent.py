@@ -1,0 +1,247 @@
+"""One job's Claude Code CLI on a Ray node, and the git clone it works in (spec O2).
+
+This class runs inside a Ray actor (`core/cluster/runner.py` wraps it with `ray.remote`), on
+whichever machine Ray placed it; it imports nothing of Ray and nothing of the server. It
+starts the bundled CLI with the SDK's own subprocess transport, so the command line, the
+environment and the stream parsing are exactly those of a local job, and carries its stdio:
+what the CLI prints waits in a numbered list until the server has read it (a read names the
+last number it has, so a read lost in transit is simply asked for again), and writes are
+numbered so a write sent twice is written once.
+
+The job works in a clone of the server's branch, made from a git bundle. At the end of every
+turn, before the turn's result goes out, what changed is committed and packed into a bundle
+of the new commits, with the lines the CLI added to its session file: the server takes them
+in before it sees the turn end, so its branch and its copy of the conversation are never
+behind what the person was told. Paths in everything that crosses are the server's
+(`core/cluster/paths.py`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from core.cluster.paths import PathMap, project_key
+
+IDENTITY = ["-c", "user.name=Claude Code Server", "-c", "user.email=claude-code-server@localhost"]
+STOP_TIMEOUT_S = 10.0
+CONFIG_FILES = ("CLAUDE.md", "settings.json")  # the user memory and settings a job's CLI reads
+
+
+@dataclass
+class StartSpec:
+    """What the server sends to start a job's CLI on a node."""
+
+    job_id: str
+    job_name: str
+    options: Any  # the SDK's ClaudeAgentOptions without callbacks (they stay on the server)
+    branch: str
+    bundle: bytes  # the branch, as a git bundle
+    server_cwd: str
+    server_config: str
+    session_id: str | None = None  # the conversation to resume, and its file (server paths)
+    session_text: str = ""
+    config_files: dict[str, bytes] = field(default_factory=dict)
+
+
+@dataclass
+class Sync:
+    """What a turn left on the node: new commits (a bundle on top of `since`) and new session lines."""
+
+    branch: str
+    head: str
+    since: str
+    bundle: bytes | None = None
+    session_id: str | None = None
+    session_text: str = ""  # server paths
+    session_replaced: bool = False  # the text is the whole file, not lines to add
+
+
+def default_root() -> Path:
+    return Path(os.environ.get("CCS_AGENT_ROOT") or Path.home() / ".cache" / "claude-code-server" / "agents")
+
+
+def where() -> dict[str, str]:
+    """This machine, as people will see it named next to a job."""
+    return {"host": socket.gethostname(), "address": socket.gethostbyname(socket.gethostname())}
+
+
+class Agent:
+    def __init__(self, job_id: str, root: str | None = None) -> None:
+        self.home = Path(root or default_root()) / job_id
+        self.work = self.home / "work"
+        self.config = self.home / "config"
+        self.items: list[tuple[int, str, Any]] = []
+        self.last_seq = 0
+        self.arrived = asyncio.Event()
+        self.written = 0
+        self.write_lock = asyncio.Lock()
+        self.transport: Any = None
+        self.pump: asyncio.Task | None = None
+        self.spec: StartSpec | None = None
+        self.paths = PathMap(())
+        self.sent_head = ""
+        self.session_id: str | None = None
+        self.session_sent: dict[str, int] = {}  # bytes of each session file already sent
+        self.turn_active = False
+
+    # -- called by the server ----------------------------------------------------------------
+
+    async def start(self, spec: StartSpec) -> dict[str, str]:
+        self.spec = spec
+        self.paths = PathMap.of((spec.server_cwd, str(self.work)), (spec.server_config, str(self.config)))
+        await asyncio.to_thread(self._make_workspace, spec)
+        options = dataclasses.replace(
+            spec.options, cwd=str(self.work), stderr=lambda line: self._push("stderr", line.rstrip()),
+            env={**spec.options.env, "CLAUDE_CONFIG_DIR": str(self.config)})
+        from claude_agent_sdk._internal.transport.subprocess_cli import SubprocessCLITransport
+
+        async def no_prompt():  # the server writes every prompt itself
+            return
+            yield {}
+
+        self.transport = SubprocessCLITransport(prompt=no_prompt(), options=options)
+        await self.transport.connect()
+        self.pump = asyncio.create_task(self._pump())
+        return {**where(), "pid": str(os.getpid())}
+
+    async def read(self, after: int, wait_s: float) -> list[tuple[int, str, Any]]:
+        """Everything numbered after `after` (which the server therefore has), waiting up to `wait_s` for some."""
+        self.items = [item for item in self.items if item[0] > after]
+        if not self.items:
+            self.arrived.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.arrived.wait(), wait_s)
+        return list(self.items)
+
+    async def write(self, number: int, data: str) -> None:
+        async with self.write_lock:
+            if number <= self.written:
+                return  # sent again after a lost answer: it was written
+            await self.transport.write(self.paths.to_node(data))
+            self.written = number
+            if '"type":"user"' in data.replace(" ", ""):
+                self.turn_active = True
+
+    async def end_input(self) -> None:
+        await self.transport.end_input()
+
+    async def sync(self) -> Sync:
+        return await asyncio.to_thread(self._sync)
+
+    async def stop(self) -> Sync | None:
+        """End the CLI, hand back what it left, and remove the job's folders from this machine."""
+        final = None
+        try:
+            if self.transport is not None:
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(self.transport.close(), STOP_TIMEOUT_S)
+            if self.pump is not None:
+                self.pump.cancel()
+            if self.spec is not None and (self.work / ".git").exists():
+                final = await self.sync()
+        finally:
+            await asyncio.to_thread(shutil.rmtree, self.home, True)
+        return final
+
+    def state(self) -> dict[str, Any]:
+        return {"job_id": self.spec.job_id if self.spec else None, "turn_active": self.turn_active,
+                "session_id": self.session_id, **where()}
+
+    # -- the CLI's output --------------------------------------------------------------------
+
+    def _push(self, kind: str, payload: Any) -> None:
+        self.last_seq += 1
+        self.items.append((self.last_seq, kind, payload))
+        self.arrived.set()
+
+    async def _pump(self) -> None:
+        try:
+            async for message in self.transport.read_messages():
+                message = self.paths.message_to_server(message)
+                if message.get("session_id"):
+                    self.session_id = message["session_id"]
+                if message.get("type") == "result":
+                    self.turn_active = False
+                    try:
+                        self._push("sync", await self.sync())
+                    except Exception as exc:  # the turn's words still go out; the server says what did not
+                        self._push("sync_failed", f"{type(exc).__name__}: {exc}")
+                self._push("message", message)
+            self._push("end", None)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            self._push("end", f"{type(exc).__name__}: {exc}")
+
+    # -- the workspace -----------------------------------------------------------------------
+
+    def _make_workspace(self, spec: StartSpec) -> None:
+        shutil.rmtree(self.home, ignore_errors=True)
+        self.config.mkdir(parents=True)
+        with tempfile.NamedTemporaryFile(dir=self.home, suffix=".bundle", delete=False) as handle:
+            handle.write(spec.bundle)
+        try:
+            _git(self.home, "clone", "-q", "--branch", spec.branch, handle.name, str(self.work))
+        finally:
+            os.unlink(handle.name)
+        self.sent_head = _git(self.work, "rev-parse", "HEAD").strip()
+        for name, content in spec.config_files.items():
+            if name in CONFIG_FILES:
+                (self.config / name).write_bytes(content)
+        if spec.session_id and spec.session_text:
+            folder = self.config / "projects" / project_key(str(self.work))
+            folder.mkdir(parents=True, exist_ok=True)
+            data = self.paths.to_node(spec.session_text).encode()
+            (folder / f"{spec.session_id}.jsonl").write_bytes(data)
+            self.session_sent[spec.session_id] = len(data)
+
+    def _sync(self) -> Sync:
+        assert self.spec is not None
+        branch = self.spec.branch
+        if _git(self.work, "status", "--porcelain", "--untracked-files=all").strip():
+            _git(self.work, "add", "-A")
+            _git(self.work, *IDENTITY, "commit", "-q", "--no-verify", "-m",
+                 f"{self.spec.job_name}: work of a turn on {socket.gethostname()}")
+        head = _git(self.work, "rev-parse", f"refs/heads/{branch}").strip()
+        sync = Sync(branch=branch, head=head, since=self.sent_head)
+        if head != self.sent_head:
+            with tempfile.NamedTemporaryFile(dir=self.home, suffix=".bundle") as handle:
+                _git(self.work, "bundle", "create", "-q", handle.name, f"{self.sent_head}..refs/heads/{branch}")
+                sync.bundle = Path(handle.name).read_bytes()
+        self.sent_head = head
+        self._session_lines(sync)
+        return sync
+
+    def _session_lines(self, sync: Sync) -> None:
+        if not self.session_id:
+            return
+        path = self.config / "projects" / project_key(str(self.work)) / f"{self.session_id}.jsonl"
+        if not path.is_file():
+            return
+        data = path.read_bytes()
+        sent = self.session_sent.get(self.session_id, 0)
+        if len(data) < sent:  # rewritten, not added to: send it whole
+            sent, sync.session_replaced = 0, True
+        whole = data.rfind(b"\n") + 1  # only complete lines: the CLI may be writing the next one
+        if whole <= sent:
+            return
+        sync.session_id = self.session_id
+        sync.session_text = self.paths.to_server(data[sent:whole].decode("utf-8", "replace"))
+        self.session_sent[self.session_id] = whole
+
+
+def _git(cwd: Path, *args: str) -> str:
+    result = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, timeout=300)
+    if result.returncode != 0:
+        raise RuntimeError(f"git {args[0]} failed: {(result.stderr or result.stdout).strip()[:500]}")
+    return result.stdout
