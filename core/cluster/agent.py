@@ -92,6 +92,10 @@ class Agent:
         self.sent_head = ""
         self.session_id: str | None = None
         self.session_sent: dict[str, int] = {}  # bytes of each session file already sent
+        # What the server has confirmed it has (by reading past it): a final sync starts from there, so a sync
+        # that never reached it (the server died before reading it) is sent again, whole.
+        self.acked: tuple[str, dict[str, int]] = ("", {})
+        self.marks: dict[int, tuple[str, dict[str, int]]] = {}  # sync item number -> state after it
         self.turn_active = False
 
     # -- called by the server ----------------------------------------------------------------
@@ -116,7 +120,7 @@ class Agent:
 
     async def read(self, after: int, wait_s: float) -> list[tuple[int, str, Any]]:
         """Everything numbered after `after` (which the server therefore has), waiting up to `wait_s` for some."""
-        self.items = [item for item in self.items if item[0] > after]
+        self._acknowledge(after)
         if not self.items:
             self.arrived.clear()
             with contextlib.suppress(TimeoutError):
@@ -138,8 +142,11 @@ class Agent:
     async def sync(self) -> Sync:
         return await asyncio.to_thread(self._sync)
 
-    async def stop(self) -> Sync | None:
-        """End the CLI, hand back what it left, and remove the job's folders from this machine."""
+    async def stop(self, after: int = 0) -> Sync | None:
+        """End the CLI, hand back what it left since what the server has (it has read up to `after`), and
+        remove the job's folders from this machine."""
+        self._acknowledge(after)
+        self.sent_head, self.session_sent = self.acked[0], dict(self.acked[1])
         final = None
         try:
             if self.transport is not None:
@@ -164,6 +171,12 @@ class Agent:
         self.items.append((self.last_seq, kind, payload))
         self.arrived.set()
 
+    def _acknowledge(self, after: int) -> None:
+        for number, _, _ in self.items:
+            if number <= after and number in self.marks:
+                self.acked = self.marks.pop(number)
+        self.items = [item for item in self.items if item[0] > after]
+
     async def _pump(self) -> None:
         try:
             async for message in self.transport.read_messages():
@@ -174,6 +187,7 @@ class Agent:
                     self.turn_active = False
                     try:
                         self._push("sync", await self.sync())
+                        self.marks[self.last_seq] = (self.sent_head, dict(self.session_sent))
                     except Exception as exc:  # the turn's words still go out; the server says what did not
                         self._push("sync_failed", f"{type(exc).__name__}: {exc}")
                 self._push("message", message)
@@ -195,6 +209,7 @@ class Agent:
         finally:
             os.unlink(handle.name)
         self.sent_head = _git(self.work, "rev-parse", "HEAD").strip()
+        self.acked = (self.sent_head, {})
         for name, content in spec.config_files.items():
             if name in CONFIG_FILES:
                 (self.config / name).write_bytes(content)
@@ -204,6 +219,7 @@ class Agent:
             data = self.paths.to_node(spec.session_text).encode()
             (folder / f"{spec.session_id}.jsonl").write_bytes(data)
             self.session_sent[spec.session_id] = len(data)
+            self.acked = (self.sent_head, dict(self.session_sent))
 
     def _sync(self) -> Sync:
         assert self.spec is not None

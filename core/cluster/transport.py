@@ -42,6 +42,7 @@ class RayTransport(Transport):
         self.warn = warn  # a problem bringing a turn's work back, said on the job
         self.where = where
         self.ready = True
+        self.have = 0  # the last item read from the actor
         self.written = 0
         self.write_lock = asyncio.Lock()
 
@@ -65,17 +66,16 @@ class RayTransport(Transport):
         return self._read()
 
     async def _read(self) -> AsyncIterator[dict[str, Any]]:
-        have = 0
         while self.ready:
-            items = await self._call("read", have, POLL_S, timeout=POLL_S + 30)
+            items = await self._call("read", self.have, POLL_S, timeout=POLL_S + 30)
             for number, kind, payload in items:
-                have = number
+                if kind == "sync":  # taken in before it counts as had: a close after it does not send it again
+                    await self.take(payload)
+                self.have = number
                 if kind == "message":
                     yield payload
                 elif kind == "stderr" and self.stderr is not None:
                     self.stderr(payload)
-                elif kind == "sync":
-                    await self.take(payload)
                 elif kind == "sync_failed":
                     self.warn(f"This turn's work could not be packed on {self.where}: {payload}")
                 elif kind == "end":
@@ -99,7 +99,7 @@ class RayTransport(Transport):
 
         actor, self.actor = self.actor, None
         try:
-            final = await asyncio.wait_for(_awaited(actor.stop.remote()), STOP_WAIT_S)
+            final = await asyncio.wait_for(_awaited(actor.stop.remote(self.have)), STOP_WAIT_S)
             await self.take(final)
         except Exception:  # lost, or too slow: what the last turn sent is what the server keeps
             pass

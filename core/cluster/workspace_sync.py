@@ -10,6 +10,7 @@ and a later resume here or anywhere read the same files as for a local job.
 
 from __future__ import annotations
 
+import re
 import tempfile
 from pathlib import Path
 
@@ -17,6 +18,9 @@ from core.claude_home import claude_config_dir
 from core.cluster.agent import CONFIG_FILES, Sync
 from core.cluster.paths import project_key
 from core.workspace.git.service import GitService
+
+RECENT_BYTES = 4 * 1024 * 1024  # how far back a line sent again is looked for
+_UUID = re.compile(r'"uuid":"([0-9a-f-]{36})"')
 
 
 def session_file(cwd: str, session_id: str) -> Path:
@@ -56,9 +60,23 @@ def apply(cwd: str, sync: Sync) -> str | None:
     if sync.session_id and sync.session_text:
         path = session_file(cwd, sync.session_id)
         path.parent.mkdir(parents=True, exist_ok=True)
+        text = sync.session_text if sync.session_replaced else _not_yet_in(path, sync.session_text)
         with path.open("w" if sync.session_replaced else "a", encoding="utf-8") as handle:
-            handle.write(sync.session_text)
+            handle.write(text)
     return problem
+
+
+def _not_yet_in(path: Path, text: str) -> str:
+    """The lines of `text` the file does not have yet: lines sent again (a server that died before it said it had
+    them) are known by their uuid."""
+    if not path.is_file():
+        return text
+    with path.open("rb") as handle:
+        handle.seek(max(0, path.stat().st_size - RECENT_BYTES))
+        recent = handle.read().decode("utf-8", "replace")
+    known = set(_UUID.findall(recent))
+    return "".join(line for line in text.splitlines(keepends=True)
+                   if not (found := _UUID.search(line)) or found.group(1) not in known)
 
 
 def _take_commits(cwd: str, sync: Sync) -> str | None:

@@ -1,0 +1,138 @@
+"""The Ray runner against a real cluster, through the HTTP API (spec O2); the browser flow is in
+tests/browser/test_ray_cluster.py.
+
+`python main.py` runs with RUNNER=ray against a head started by the test (tests/support/ray_cluster.py),
+with its own HOME and folders; the CLIs on it talk to the scripted model.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+from tests.support.main_process import run_main, start_main
+from tests.support.ray_cluster import RayCluster
+from tests.support.scripted_model import text, tool_results, tool_use
+
+TURN_S = 90.0
+
+
+def git(cwd: Path, *args: str) -> str:
+    identity = ["-c", "user.name=Cluster Test", "-c", "user.email=cluster@example.com"]
+    return subprocess.run(["git", *identity, *args], cwd=cwd, check=True, capture_output=True, text=True).stdout
+
+
+def project(api, name: str, committed: bool = True) -> tuple[str, Path]:
+    made = api.post("/api/projects", json={"name": name}).json()
+    root = Path(made["path"])
+    if committed:
+        git(root, "init", "-q", "-b", "main")
+        (root / "README.md").write_text("# demo\n")
+        git(root, "add", "-A")
+        git(root, "commit", "-q", "-m", "start")
+    return made["id"], root
+
+
+def wait_for_status(api, job_id: str, *wanted: str, timeout: float = TURN_S) -> dict:
+    deadline = time.monotonic() + timeout
+    while (job := api.get(f"/api/jobs/{job_id}").json())["status"] not in wanted:
+        assert time.monotonic() < deadline, f"job {job_id} stayed {job['status']}: {job.get('error')}"
+        time.sleep(0.2)
+    return job
+
+
+def ray_env(cluster: RayCluster) -> dict[str, str]:
+    return {"RUNNER": "ray", "RAY_ADDRESS": cluster.address, "RAY_AGENT_MEMORY_MB": "512",
+            "GRACE_PERIOD_SECONDS": "600"}
+
+
+def _loaded_libraries(pid: int) -> str:
+    return Path(f"/proc/{pid}/maps").read_text()
+
+
+def test_with_runner_unset_nothing_of_ray_is_loaded(claude_env, scripted_model, tmp_path):
+    scripted_model.add_response(text("Local as ever."))
+    with run_main(tmp_path / "server", claude_env.projects_root) as server, server.bearer() as api:
+        project_id, _ = project(api, "local")
+        job = api.post("/api/jobs", json={"project_id": project_id, "prompt": "hi", "isolated": True}).json()
+        assert wait_for_status(api, job["id"], "idle", "completed")["runs_on"] is None
+        maps = _loaded_libraries(server.proc.pid)
+        assert "claude_agent_sdk" in maps or "_bundled" in maps or "python" in maps  # the file is readable
+        assert "/ray/" not in maps and "_raylet" not in maps
+
+
+def test_a_project_that_is_not_a_git_repository_is_refused_plainly(claude_env, ray_cluster, tmp_path):
+    with run_main(tmp_path / "server", claude_env.projects_root, env=ray_env(ray_cluster)) as server, \
+            server.bearer() as api:
+        project_id, root = project(api, "loose files", committed=False)
+        answer = api.post("/api/jobs", json={"project_id": project_id, "prompt": "hi"})
+        assert answer.status_code == 400, answer.text
+        assert "is not a git repository, so it cannot run there" in answer.json()["detail"]
+        assert api.get("/api/jobs", params={"project_id": project_id}).json() == []
+        assert list(root.iterdir()) == []
+
+
+def _sleeps_then_writes(body: dict):
+    if tool_results({"messages": [body["messages"][-1]]}):
+        return text("Written after a while.")
+    return [text("This takes a moment."), tool_use("Bash", {"command": "sleep 4; echo late > late.txt"})]
+
+
+def test_after_a_server_crash_the_agent_left_on_the_cluster_hands_its_work_back(
+        claude_env, scripted_model, ray_cluster, tmp_path):
+    scripted_model.add_response(_sleeps_then_writes)
+    scripted_model.add_response(_sleeps_then_writes)
+    server = start_main(tmp_path / "server", claude_env.projects_root, env=ray_env(ray_cluster))
+    with server.bearer() as api:
+        project_id, root = project(api, "crash")
+        job = api.post("/api/jobs", json={"project_id": project_id, "prompt": "write late",
+                                          "permission_mode": "bypassPermissions"}).json()
+    scripted_model.wait_for_requests(1, timeout=TURN_S)
+    time.sleep(1.5)  # the command is running on the node
+    os.killpg(server.proc.pid, signal.SIGKILL)  # the server dies; the agent is not its child and goes on
+    server.proc.wait(10)
+    scripted_model.wait_for_requests(2, timeout=30)  # the turn went on without the server
+    time.sleep(1.0)
+
+    agents = Path(ray_cluster.nodes[0].folder, "agents", job["id"])
+    assert (agents / "work" / "late.txt").read_text() == "late\n"
+    with run_main(tmp_path / "server", claude_env.projects_root, env=ray_env(ray_cluster),
+                  port=server.port) as again, again.bearer() as api:
+        deadline = time.monotonic() + TURN_S
+        while "late.txt" not in _branch_files(root):
+            assert time.monotonic() < deadline, f"the agent's work did not come back\n{again.log()}"
+            time.sleep(0.3)
+        found = api.get(f"/api/jobs/{job['id']}").json()
+        assert found["status"] == "failed" and found["error"] == "Interrupted by a server restart."
+        assert git(root, "show", f"{found['branch']}:late.txt") == "late\n"
+        assert Path(found["worktree"], "late.txt").read_text() == "late\n"
+        notices = api.get(f"/api/jobs/{job['id']}/transcript").json()["events"]
+        said = [e.get("message", "") for e in notices if e.get("subtype") == "reclaimed"]
+        assert said and "was still running on" in said[0], notices[-5:]
+        wait_for(lambda: not agents.exists(), "the agent's folder on the node to go")
+
+        # The conversation came back too: a follow-up resumes it (on the cluster again).
+        scripted_model.add_response(text("I remember writing late.txt."))
+        api.post(f"/api/jobs/{job['id']}/messages", json={"prompt": "what did you write?"})
+        assert wait_for_status(api, job["id"], "idle")["status"] == "idle"
+        assert "write late" in str(scripted_model.requests[-1]["messages"])
+
+
+def _branch_files(root: Path) -> str:
+    branches = subprocess.run(["git", "for-each-ref", "--format=%(refname:short)", "refs/heads/claude/"], cwd=root,
+                              capture_output=True, text=True).stdout.split()
+    if not branches:
+        return ""
+    name = branches[0]
+    return subprocess.run(["git", "ls-tree", "-r", "--name-only", name], cwd=root, capture_output=True,
+                          text=True).stdout
+
+
+def wait_for(predicate, what: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.2)
