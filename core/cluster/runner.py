@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 NAMESPACE = "claude-code-server"
 ACTOR_PREFIX = "ccs-job-"
 WAIT_REPORT_S = 1.0  # an actor not alive after this long is waiting for room: the job says so
+CONNECT_TIMEOUT_S = 30.0  # ray.init waits minutes for a head that does not answer
 START_TIMEOUT_S = 600.0  # a clone and a CLI start, once Ray has placed the actor
 RECLAIM_TIMEOUT_S = 30.0
 
@@ -82,9 +83,20 @@ class RayRunner:
             raise UserError("A job on the Ray cluster needs its own branch (an isolated job).")
         return self._session(options, ticket)
 
+    async def joined(self) -> None:
+        """The cluster joined, or a UserError that says which address did not answer."""
+        where = self.address or "RAY_ADDRESS"
+        try:
+            await asyncio.wait_for(asyncio.shield(asyncio.to_thread(self.ensure_connected)), CONNECT_TIMEOUT_S)
+        except TimeoutError:
+            raise UserError(f"The Ray cluster at {where} did not answer within {CONNECT_TIMEOUT_S:.0f} seconds. "
+                            "Check that its head is running and reachable from this server.") from None
+        except Exception as exc:
+            raise UserError(f"The Ray cluster at {where} could not be joined: {_first_line(exc)}") from exc
+
     @asynccontextmanager
     async def _session(self, options: sdk.ClaudeAgentOptions, ticket: RunTicket) -> AsyncIterator[Any]:
-        await asyncio.to_thread(self.ensure_connected)
+        await self.joined()
         cwd = str(options.cwd)
         branch, bundle, session_text, config = await asyncio.to_thread(
             workspace_sync.outgoing, cwd, ticket.job_name, options.resume)
@@ -158,7 +170,7 @@ class RayRunner:
         """Actors still alive from before a restart: bring back what their jobs did, then end them.
         `cwd_of(job_id)`: the job's worktree here (None: the server no longer knows the job);
         `report(job_id, state, problem)` tells the job (state: where it ran, its session id)."""
-        await asyncio.to_thread(self.ensure_connected)
+        await self.joined()
         import ray
 
         names = [entry["name"] for entry in await asyncio.to_thread(ray.util.list_named_actors, True)

@@ -14,7 +14,7 @@ import re
 import tempfile
 from pathlib import Path
 
-from core.claude_home import claude_config_dir
+from core.claude_home import claude_config_dir, find_session_file
 from core.cluster.agent import CONFIG_FILES, Sync
 from core.cluster.paths import project_key
 from core.workspace.git.service import GitService
@@ -46,6 +46,8 @@ def outgoing(cwd: str, job_name: str, session_id: str | None) -> tuple[str, byte
     text = ""
     if session_id:
         path = session_file(cwd, session_id)
+        if not path.is_file():  # a fork resumes its parent's conversation, filed under the parent's folder
+            path = find_session_file(session_id) or path
         text = path.read_text(encoding="utf-8", errors="replace") if path.is_file() else ""
     config = {name: (claude_config_dir() / name).read_bytes() for name in CONFIG_FILES
               if (claude_config_dir() / name).is_file()}

@@ -130,8 +130,8 @@ class JobManager(JobRecords):
 
         try:
             await self.remote_runner.reclaim(worktree, report)  # type: ignore[union-attr]
-        except Exception:  # the cluster is unreachable: jobs stay as recovery left them
-            log.exception("agents left on the Ray cluster could not be reclaimed")
+        except Exception as exc:  # the cluster is unreachable: jobs stay as recovery left them
+            log.warning("Agents left on the Ray cluster could not be reclaimed: %s", exc)
 
     async def shutdown(self) -> None:
         self.liveness.stop()

@@ -93,6 +93,9 @@ class Rewinds:
     def _refuse_if_busy(self, job: Job) -> None:
         if job.status == JobStatus.ARCHIVED:
             raise Conflict("This job is archived; restore the job before restoring its files.")
+        if job.isolated and self.jobs.remote_runner is not None:
+            raise Conflict("Restoring files is not available for jobs on the Ray cluster: their checkpoints stay "
+                           "on the machine a session ran on. Its branch keeps one commit per turn to go back to.")
         session = self.jobs.live.get(job.id)
         if job.status in (JobStatus.RUNNING, JobStatus.QUEUED) or (
                 session is not None and (session.turn_active or session.prompts)):

@@ -75,6 +75,30 @@ def test_a_project_that_is_not_a_git_repository_is_refused_plainly(claude_env, r
         assert list(root.iterdir()) == []
 
 
+def test_stop_interrupts_a_remote_turn_and_closing_ends_its_agent(claude_env, scripted_model, ray_cluster,
+                                                                   tmp_path):
+    scripted_model.add_response(text("A long answer that never ends", chunk=4, delay=0.05, stall=True))
+    scripted_model.add_response(text("Short this time."))
+    with run_main(tmp_path / "server", claude_env.projects_root, env=ray_env(ray_cluster)) as server, \
+            server.bearer() as api:
+        project_id, _ = project(api, "stopped")
+        job = api.post("/api/jobs", json={"project_id": project_id, "prompt": "go on and on"}).json()
+        scripted_model.wait_for_requests(1, timeout=TURN_S)
+        agents = Path(ray_cluster.nodes[0].folder, "agents", job["id"])
+        assert agents.is_dir()
+        assert api.post(f"/api/jobs/{job['id']}/stop").status_code == 200
+        stopped = wait_for_status(api, job["id"], "idle")
+        assert stopped["runs_on"] and stopped["error"] is None
+        # The same CLI on the node takes the next message.
+        api.post(f"/api/jobs/{job['id']}/messages", json={"prompt": "shorter please"})
+        scripted_model.wait_for_requests(2, timeout=TURN_S)
+        wait_for(lambda: api.get(f"/api/jobs/{job['id']}").json()["turns"] == 2, "the second turn to end")
+        assert "shorter please" in str(scripted_model.requests[-1]["messages"])
+        assert api.post(f"/api/jobs/{job['id']}/complete").status_code == 200
+        wait_for_status(api, job["id"], "completed")
+        wait_for(lambda: not agents.exists(), "the agent's folder on the node to go")
+
+
 def _sleeps_then_writes(body: dict):
     if tool_results({"messages": [body["messages"][-1]]}):
         return text("Written after a while.")
