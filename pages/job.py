@@ -68,7 +68,8 @@ def register(services: Services) -> None:
                         # The chat scrolls inside this box; the composer stays in view below it.
                         with ui.element("div").classes("w-full grow overflow-y-auto").props(
                                 "data-testid=transcript"):
-                            ChatView(services, job.id, on_fork=fork, on_edit=edit)
+                            ChatView(services, job.id, on_fork=fork, on_edit=edit,
+                                     offer_rewind=services.jobs.rewinds.available(job))
                         ContextGauge(services, job.id)
                         Composer(services, job.project_id, job.id,
                                  file_completer=services.file_completer(job.project_id))

@@ -140,7 +140,7 @@ class JobHeader:
             self.where.set_visibility(False)
             return
         self.where.set_visibility(True)
-        self.where.classes(replace=f"items-center no-wrap gap-1 text-caption {color}")
+        self.where.classes(remove="text-warning text-grey", add=color)
         self.where_icon.props(f"name={icon}")
         self.where_text.set_text(text)
 

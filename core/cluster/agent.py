@@ -97,6 +97,7 @@ class Agent:
         self.acked: tuple[str, dict[str, int]] = ("", {})
         self.marks: dict[int, tuple[str, dict[str, int]]] = {}  # sync item number -> state after it
         self.turn_active = False
+        self.files_may_have_changed = True  # a turn that used no tool changed nothing: its sync skips git
 
     # -- called by the server ----------------------------------------------------------------
 
@@ -139,8 +140,8 @@ class Agent:
     async def end_input(self) -> None:
         await self.transport.end_input()
 
-    async def sync(self) -> Sync:
-        return await asyncio.to_thread(self._sync)
+    async def sync(self, check_files: bool = True) -> Sync:
+        return await asyncio.to_thread(self._sync, check_files)
 
     async def stop(self, after: int = 0) -> Sync | None:
         """End the CLI, hand back what it left since what the server has (it has read up to `after`), and
@@ -183,10 +184,12 @@ class Agent:
                 message = self.paths.message_to_server(message)
                 if message.get("session_id"):
                     self.session_id = message["session_id"]
+                if message.get("type") == "assistant" and _uses_a_tool(message):
+                    self.files_may_have_changed = True
                 if message.get("type") == "result":
                     self.turn_active = False
                     try:
-                        self._push("sync", await self.sync())
+                        self._push("sync", await self.sync(self.files_may_have_changed))
                         self.marks[self.last_seq] = (self.sent_head, dict(self.session_sent))
                     except Exception as exc:  # the turn's words still go out; the server says what did not
                         self._push("sync_failed", f"{type(exc).__name__}: {exc}")
@@ -221,14 +224,13 @@ class Agent:
             self.session_sent[spec.session_id] = len(data)
             self.acked = (self.sent_head, dict(self.session_sent))
 
-    def _sync(self) -> Sync:
+    def _sync(self, check_files: bool = True) -> Sync:
         assert self.spec is not None
         branch = self.spec.branch
-        if _git(self.work, "status", "--porcelain", "--untracked-files=all").strip():
-            _git(self.work, "add", "-A")
-            _git(self.work, *IDENTITY, "commit", "-q", "--no-verify", "-m",
-                 f"{self.spec.job_name}: work of a turn on {socket.gethostname()}")
-        head = _git(self.work, "rev-parse", f"refs/heads/{branch}").strip()
+        head = self.sent_head
+        if check_files:
+            self.files_may_have_changed = False
+            head = self._commit_turn(branch)
         sync = Sync(branch=branch, head=head, since=self.sent_head)
         if head != self.sent_head:
             with tempfile.NamedTemporaryFile(dir=self.home, suffix=".bundle") as handle:
@@ -238,22 +240,41 @@ class Agent:
         self._session_lines(sync)
         return sync
 
+    def _commit_turn(self, branch: str) -> str:
+        """Commit what the turn changed (one git status when nothing did); the branch's head."""
+        status = _git(self.work, "status", "--porcelain=v2", "--branch", "--untracked-files=all").splitlines()
+        headers = dict(line[2:].split(" ", 1) for line in status if line.startswith("# ") and " " in line[2:])
+        if any(not line.startswith("#") for line in status):
+            _git(self.work, "add", "-A")
+            _git(self.work, *IDENTITY, "commit", "-q", "--no-verify", "-m",
+                 f"{self.spec.job_name if self.spec else 'A job'}: work of a turn on {socket.gethostname()}")
+        elif headers.get("branch.head") == branch and headers.get("branch.oid", "").strip():
+            return headers["branch.oid"].strip()
+        return _git(self.work, "rev-parse", f"refs/heads/{branch}").strip()
+
     def _session_lines(self, sync: Sync) -> None:
         if not self.session_id:
             return
         path = self.config / "projects" / project_key(str(self.work)) / f"{self.session_id}.jsonl"
         if not path.is_file():
             return
-        data = path.read_bytes()
         sent = self.session_sent.get(self.session_id, 0)
-        if len(data) < sent:  # rewritten, not added to: send it whole
+        if path.stat().st_size < sent:  # rewritten, not added to: send it whole
             sent, sync.session_replaced = 0, True
+        with path.open("rb") as handle:
+            handle.seek(sent)
+            data = handle.read()
         whole = data.rfind(b"\n") + 1  # only complete lines: the CLI may be writing the next one
-        if whole <= sent:
+        if whole <= 0:
             return
         sync.session_id = self.session_id
-        sync.session_text = self.paths.to_server(data[sent:whole].decode("utf-8", "replace"))
-        self.session_sent[self.session_id] = whole
+        sync.session_text = self.paths.to_server(data[:whole].decode("utf-8", "replace"))
+        self.session_sent[self.session_id] = sent + whole
+
+
+def _uses_a_tool(message: dict[str, Any]) -> bool:
+    content = (message.get("message") or {}).get("content")
+    return isinstance(content, list) and any(isinstance(b, dict) and b.get("type") == "tool_use" for b in content)
 
 
 def _git(cwd: Path, *args: str) -> str:

@@ -17,6 +17,7 @@ import contextlib
 import dataclasses
 import logging
 import threading
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -33,7 +34,8 @@ log = logging.getLogger(__name__)
 
 NAMESPACE = "claude-code-server"
 ACTOR_PREFIX = "ccs-job-"
-WAIT_REPORT_S = 1.0  # an actor not alive after this long is waiting for room: the job says so
+WAIT_REPORT_S = 1.0  # how often an actor not alive yet is looked at
+PLACING_S = 10.0  # an actor placed on a machine with room is starting, not waiting, for this long
 CONNECT_TIMEOUT_S = 30.0  # ray.init waits minutes for a head that does not answer
 START_TIMEOUT_S = 600.0  # a clone and a CLI start, once Ray has placed the actor
 RECLAIM_TIMEOUT_S = 30.0
@@ -65,10 +67,13 @@ class RayRunner:
     def resources(self) -> dict[str, Any]:
         return {"num_cpus": self.cpus, "memory": self.memory_mb * 1024 * 1024}
 
-    def waiting_reason(self) -> str:
+    def waiting_reason(self) -> str | None:
+        """Why an agent would wait for a machine now, or None: the cluster has room for one."""
         import ray
 
         free, total = ray.available_resources(), ray.cluster_resources()
+        if free.get("CPU", 0) >= self.cpus and free.get("memory", 0) >= self.memory_mb * 2**20:
+            return None
         machines = sum(1 for node in ray.nodes() if node.get("Alive"))
         return (f"Waiting for room on the Ray cluster: an agent needs {self.cpus:g} CPU and "
                 f"{_size(self.memory_mb)} of memory; {free.get('CPU', 0):g} of {total.get('CPU', 0):g} CPUs and "
@@ -132,16 +137,23 @@ class RayRunner:
         name = ACTOR_PREFIX + ticket.job_id
         with contextlib.suppress(ValueError):  # one left from an earlier session of the job
             await _kill(ray.get_actor(name, namespace=NAMESPACE))
+        had_room = await asyncio.to_thread(self.waiting_reason) is None
         actor = self.actor_class.options(name=name, namespace=NAMESPACE, lifetime="detached", max_restarts=0,
                                          max_concurrency=64, **self.resources()).remote(ticket.job_id)
         alive = asyncio.ensure_future(_awaited(actor.state.remote()))
+        began = time.monotonic()
         try:
             while True:
                 done, _ = await asyncio.wait({alive}, timeout=WAIT_REPORT_S)
                 if done:
                     alive.result()
                     return actor
-                ticket.report(await asyncio.to_thread(self.waiting_reason), None)
+                # Placed actors take a moment to start a worker: only a cluster without room (when the actor was
+                # made, or still after a while) is a reason to call the job queued.
+                if not had_room or time.monotonic() - began > PLACING_S:
+                    reason = await asyncio.to_thread(self.waiting_reason)
+                    if reason:
+                        ticket.report(reason, None)
         except BaseException:
             alive.cancel()
             await _kill(actor)

@@ -104,7 +104,7 @@ class RayTransport(Transport):
         except Exception:  # lost, or too slow: what the last turn sent is what the server keeps
             pass
         with contextlib.suppress(Exception):
-            ray.kill(actor, no_restart=True)
+            await asyncio.to_thread(ray.kill, actor, no_restart=True)
 
     async def _call(self, method: str, *args: Any, timeout: float = 60.0) -> Any:
         """One call of an actor's method; again while the actor is unreachable, for a few seconds; MachineLost
@@ -119,13 +119,14 @@ class RayTransport(Transport):
                 return await asyncio.wait_for(_awaited(getattr(self.actor, method).remote(*args)), timeout)
             except ray.exceptions.ActorDiedError as exc:
                 self.ready = False
-                raise MachineLost(f"{LOST} ({self.where}: {_first_line(exc)}).") from exc
+                raise MachineLost(f"{LOST}: Ray reports that its agent on {self.where} died "
+                                  f"({_first_line(exc).rstrip('.')}).") from exc
             except (ray.exceptions.ActorUnavailableError, ray.exceptions.RaySystemError, TimeoutError) as exc:
                 first_failure = first_failure or time.monotonic()
                 if time.monotonic() - first_failure > UNREACHABLE_FOR_S:
                     self.ready = False
-                    raise MachineLost(f"{LOST} ({self.where} has not answered for "
-                                      f"{UNREACHABLE_FOR_S:.0f} seconds).") from exc
+                    raise MachineLost(f"{LOST}: {self.where} has not answered for "
+                                      f"{UNREACHABLE_FOR_S:.0f} seconds.") from exc
                 await asyncio.sleep(0.5)
 
 

@@ -90,10 +90,15 @@ class Rewinds:
             raise UserError("Choose one of your own messages: files are restored to before one of those.")
         return event
 
+    def available(self, job: Job) -> bool:
+        """Whether the job's files can be restored here: not a job on the Ray cluster (spec O2), whose CLI keeps
+        its checkpoints on the machine a session ran on."""
+        return not (job.isolated and self.jobs.remote_runner is not None)
+
     def _refuse_if_busy(self, job: Job) -> None:
         if job.status == JobStatus.ARCHIVED:
             raise Conflict("This job is archived; restore the job before restoring its files.")
-        if job.isolated and self.jobs.remote_runner is not None:
+        if not self.available(job):
             raise Conflict("Restoring files is not available for jobs on the Ray cluster: their checkpoints stay "
                            "on the machine a session ran on. Its branch keeps one commit per turn to go back to.")
         session = self.jobs.live.get(job.id)

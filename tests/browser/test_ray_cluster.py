@@ -16,7 +16,7 @@ from pathlib import Path
 from playwright.sync_api import expect
 
 from tests.browser.conftest import click_when_arrived, text_field
-from tests.browser.ui_support import TURN_TIMEOUT_MS, expect_status, send_follow_up, wait_for
+from tests.browser.ui_support import TURN_TIMEOUT_MS, expect_status, send_follow_up, shots_dir
 from tests.support.helpers import assistant_texts
 from tests.support.scripted_model import text, tool_results, tool_use, user_texts
 
@@ -59,7 +59,7 @@ def _asks_then_writes(body: dict):
 
 
 def test_a_job_on_the_second_node_streams_asks_writes_merges_and_survives_losing_it(
-        server_factory, new_page, scripted_model, ray_cluster):
+        server_factory, new_page, scripted_model, ray_cluster, tmp_path):
     server = server_factory(env={"RUNNER": "ray", "RAY_ADDRESS": ray_cluster.address, "RAY_AGENT_CPUS": "1",
                                  "RAY_AGENT_MEMORY_MB": "512", "GRACE_PERIOD_SECONDS": "600"})
     page = new_page(server)
@@ -78,6 +78,7 @@ def test_a_job_on_the_second_node_streams_asks_writes_merges_and_survives_losing
         expect_status(page, "queued")
         expect(page.get_by_test_id("job-where")).to_contain_text("Waiting for room on the Ray cluster")
         expect(page.get_by_test_id("job-where")).to_contain_text("0 of 1 CPUs")
+        page.screenshot(path=str(shots_dir(tmp_path) / "cluster-queued.png"))  # docs/scale-out.md shows it
 
         # A second machine joins: Ray places the job there, and its reply streams in.
         second = ray_cluster.add_node()
@@ -99,6 +100,8 @@ def test_a_job_on_the_second_node_streams_asks_writes_merges_and_survives_losing
         expect(page.get_by_test_id("assistant-text").last).to_have_text("The greeting is in greeting.txt.",
                                                                        timeout=TURN_TIMEOUT_MS)
         expect_status(page, "idle")
+        # Its file checkpoints stay on the node: restoring them is not offered.
+        expect(page.get_by_test_id("restore-files")).to_have_count(0)
         answered = tool_results(scripted_model.requests[1])
         assert "Ahoy" in answered[0].content
 
@@ -125,6 +128,7 @@ def test_a_job_on_the_second_node_streams_asks_writes_merges_and_survives_losing
         expect_status(page, "failed", timeout=60_000)
         expect(page.get_by_test_id("job-error")).to_contain_text("The machine running this job was lost")
         expect(page.get_by_test_id("transcript")).to_contain_text(CUT_SHORT[:20])
+        page.screenshot(path=str(shots_dir(tmp_path) / "cluster-lost.png"))
 
     # The head has room again: a follow-up resumes the conversation there, with its context.
     scripted_model.add_response(text("Back, and I remember the greeting."))
@@ -138,3 +142,12 @@ def test_a_job_on_the_second_node_streams_asks_writes_merges_and_survives_losing
     assert "write a greeting" in user_texts(last) and "The greeting is in greeting.txt." in assistant_texts(last)
     assert head.address in job_of(server, job_id)["runs_on"]
     assert not page.errors, page.errors
+
+    # On a phone the machine's line fits the screen.
+    phone = new_page(server, viewport={"width": 390, "height": 844})
+    phone.goto(f"/job/{job_id}")
+    where = phone.get_by_test_id("job-where")
+    expect(where).to_contain_text(f"On {head.address}")
+    box = where.bounding_box()
+    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390, box
+    phone.screenshot(path=str(shots_dir(tmp_path) / "cluster-phone.png"))
