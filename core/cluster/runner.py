@@ -95,7 +95,8 @@ class RayRunner:
             await asyncio.wait_for(asyncio.shield(asyncio.to_thread(self.ensure_connected)), CONNECT_TIMEOUT_S)
         except TimeoutError:
             raise UserError(f"The Ray cluster at {where} did not answer within {CONNECT_TIMEOUT_S:.0f} seconds. "
-                            "Check that its head is running and reachable from this server.") from None
+                            "Check that its head is running and reachable from this server, and that this machine "
+                            "is a node of it (ray start --address=... --num-cpus=0; see docs/scale-out.md).") from None
         except Exception as exc:
             raise UserError(f"The Ray cluster at {where} could not be joined: {_first_line(exc)}") from exc
 

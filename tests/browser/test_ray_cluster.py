@@ -150,4 +150,4 @@ def test_a_job_on_the_second_node_streams_asks_writes_merges_and_survives_losing
     expect(where).to_contain_text(f"On {head.address}")
     box = where.bounding_box()
     assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390, box
-    phone.screenshot(path=str(shots_dir(tmp_path) / "cluster-phone.png"))
+    phone.screenshot(path=str(tmp_path / "cluster-phone.png"))
