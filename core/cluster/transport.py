@@ -21,7 +21,7 @@ from claude_agent_sdk._internal.transport import Transport
 
 from core.cluster import workspace_sync
 from core.cluster.agent import Sync
-from core.errors import UserError
+from core.jobs.runner import RunnerLost
 
 POLL_S = 15.0  # how long one read waits on the node for output before it is asked again
 UNREACHABLE_FOR_S = 8.0  # how long an actor may be unreachable before its machine counts as lost
@@ -29,7 +29,7 @@ STOP_WAIT_S = 20.0
 LOST = "The machine running this job was lost"
 
 
-class MachineLost(UserError):
+class MachineLost(RunnerLost):
     """The node, or the actor on it, is gone: the CLI and the turn it was running with it."""
 
 

@@ -26,7 +26,7 @@ from core import events, sdk
 from core.errors import UserError
 from core.jobs.approvals import ApprovalBroker
 from core.jobs.prompts import Prompt
-from core.jobs.runner import LocalRunner, Runner, RunTicket
+from core.jobs.runner import LocalRunner, Runner, RunnerLost, RunTicket
 from core.jobs.tool_gate import ToolGate
 from core.models import Job
 
@@ -97,6 +97,7 @@ class LiveSession:
         self.close_status: str | None = None  # what the job becomes once this session ends
         self.close_reason = ""
         self.holds_session_crons = False
+        self.lost_at_rest = False  # its machine went while no turn ran: nothing was lost but the process
         self.needs_reconnect = False  # thinking or effort changed: reconnect before the next turn
         self.last_activity = time.monotonic()
         self.server_info: dict[str, Any] | None = None
@@ -312,6 +313,7 @@ class LiveSession:
                     if self.closing:
                         return None
                     exc = reader.exception()
+                    self.lost_at_rest = isinstance(exc, RunnerLost) and not self.turn_active and not self.prompts
                     return self._describe(exc) if exc else self._process_exit_message()
             return None
         finally:

@@ -182,6 +182,16 @@ class SessionReports:
             self.jobs.save(job)
             self.jobs.hub.publish_global({"kind": "job", "job": job.to_dict(), "live": False})
             return
+        if error and session.lost_at_rest and job.status == JobStatus.IDLE:
+            # Spec O2: the machine went between turns. The work and the conversation are here: the job rests as
+            # after hibernation, and its next message resumes it on another machine.
+            self.jobs.emit(job, events.make(events.WARNING, message=(
+                f"{error} No turn was running: the work and the conversation are safe, and the next message "
+                "resumes them on another machine.")))
+            job.hibernated = True
+            self.jobs.save(job)
+            self.jobs.hub.publish_global({"kind": "job", "job": job.to_dict(), "live": False})
+            return
         if error and not session.closing:
             self.jobs.conversations.forget_if_lost(job)
             self.jobs.emit(job, events.make(events.ERROR, message=error))

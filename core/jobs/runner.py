@@ -20,6 +20,11 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from core import sdk
+from core.errors import UserError
+
+
+class RunnerLost(UserError):
+    """The place a session's CLI ran is gone (a machine of the cluster, spec O2): said in these words."""
 
 
 @dataclass(frozen=True)

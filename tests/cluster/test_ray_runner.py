@@ -8,10 +8,13 @@ with its own HOME and folders; the CLIs on it talk to the scripted model.
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import time
 from pathlib import Path
+
+import pytest
 
 from tests.support.main_process import run_main, start_main
 from tests.support.ray_cluster import RayCluster
@@ -89,14 +92,43 @@ def test_stop_interrupts_a_remote_turn_and_closing_ends_its_agent(claude_env, sc
         assert api.post(f"/api/jobs/{job['id']}/stop").status_code == 200
         stopped = wait_for_status(api, job["id"], "idle")
         assert stopped["runs_on"] and stopped["error"] is None
-        # The same CLI on the node takes the next message.
+        # The same CLI on the node takes the next message, with the model changed in between.
+        changed = api.patch(f"/api/jobs/{job['id']}/settings", json={"model": "claude-haiku-4-5"})
+        assert changed.status_code == 200, changed.text
         api.post(f"/api/jobs/{job['id']}/messages", json={"prompt": "shorter please"})
         scripted_model.wait_for_requests(2, timeout=TURN_S)
         wait_for(lambda: api.get(f"/api/jobs/{job['id']}").json()["turns"] == 2, "the second turn to end")
         assert "shorter please" in str(scripted_model.requests[-1]["messages"])
+        assert scripted_model.requests[-1]["model"] == "claude-haiku-4-5"
         assert api.post(f"/api/jobs/{job['id']}/complete").status_code == 200
         wait_for_status(api, job["id"], "completed")
         wait_for(lambda: not agents.exists(), "the agent's folder on the node to go")
+
+
+def test_a_machine_lost_between_turns_leaves_the_job_resting_and_resumable_elsewhere(
+        claude_env, scripted_model, ray_cluster, tmp_path):
+    scripted_model.add_response(text("First answer, from the second machine."))
+    scripted_model.add_response(text("Second answer, from the head."))
+    with run_main(tmp_path / "server", claude_env.projects_root, env=ray_env(ray_cluster)) as server, \
+            server.bearer() as api:
+        project_id, _ = project(api, "rest")
+        with ray_cluster.head_held():
+            second = ray_cluster.add_node()
+            job = api.post("/api/jobs", json={"project_id": project_id, "prompt": "first question"}).json()
+            assert second.address in wait_for_status(api, job["id"], "idle")["runs_on"]
+            second.lose()
+            wait_for(lambda: api.get(f"/api/jobs/{job['id']}").json()["hibernated"], "the job to rest", 60)
+        resting = api.get(f"/api/jobs/{job['id']}").json()
+        assert resting["status"] == "idle" and resting["error"] is None
+        said = [e["message"] for e in api.get(f"/api/jobs/{job['id']}/transcript").json()["events"]
+                if e["kind"] == "warning"]
+        assert any(m.startswith("The machine running this job was lost") and "No turn was running" in m
+                   for m in said), said
+
+        api.post(f"/api/jobs/{job['id']}/messages", json={"prompt": "second question"})
+        wait_for(lambda: api.get(f"/api/jobs/{job['id']}").json()["turns"] == 2, "the second turn", TURN_S)
+        assert ray_cluster.nodes[0].address in api.get(f"/api/jobs/{job['id']}").json()["runs_on"]
+        assert "First answer, from the second machine." in str(scripted_model.requests[-1]["messages"])
 
 
 def _sleeps_then_writes(body: dict):
@@ -160,3 +192,19 @@ def wait_for(predicate, what: str, timeout: float = 30.0) -> None:
     while not predicate():
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
         time.sleep(0.2)
+
+
+def test_runner_settings_are_checked_before_anything_starts():
+    from core.settings import SettingsError, load_settings
+
+    assert load_settings([], env={}, dotenv_path=None).runner == "local"
+    ray = load_settings(["--runner", "ray", "--ray-address", "10.0.0.5:6379"],
+                        env={"RAY_AGENT_CPUS": "0.5", "RAY_AGENT_MEMORY_MB": "2048"}, dotenv_path=None)
+    assert (ray.runner, ray.ray_address, ray.ray_agent_cpus, ray.ray_agent_memory_mb) == (
+        "ray", "10.0.0.5:6379", 0.5, 2048)
+    assert load_settings([], env={"RUNNER": " Ray "}, dotenv_path=None).runner == "ray"
+    for env, said in (({"RUNNER": "kubernetes"}, "RUNNER='kubernetes' is not one of local, ray"),
+                      ({"RAY_AGENT_CPUS": "0"}, "RAY_AGENT_CPUS must be above 0"),
+                      ({"RAY_AGENT_MEMORY_MB": "100"}, "at least 256")):
+        with pytest.raises(SettingsError, match=re.escape(said)):
+            load_settings([], env=env, dotenv_path=None)
