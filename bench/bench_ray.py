@@ -47,7 +47,7 @@ import httpx  # noqa: E402
 
 from bench._common import descendants, machine, mb, offline_env, rss_kb, stats, verdict  # noqa: E402
 from tests.support.main_process import MainProcess, run_main  # noqa: E402
-from tests.support.ray_cluster import RAY_ENV, RayCluster  # noqa: E402
+from tests.support.ray_cluster import RAY_ENV, RayCluster, git, git_project  # noqa: E402
 from tests.support.scripted_model import offline_cli_env, text, tool_results, tool_use  # noqa: E402
 
 JOBS = 20
@@ -75,23 +75,6 @@ def respond(body: dict[str, Any]) -> Any:
         name = found.group(1)
         return [text("Writing it."), tool_use("Bash", {"command": f"echo 'written by {name}' > {name}"})]
     return [text(SHORT_REPLY)]
-
-
-def git(cwd: Path, *args: str) -> str:
-    identity = ["-c", "user.name=Bench", "-c", "user.email=bench@example.com"]
-    return subprocess.run(["git", *identity, *args], cwd=cwd, check=True, capture_output=True, text=True).stdout
-
-
-def git_project(api: httpx.Client, name: str) -> tuple[str, Path]:
-    response = api.post("/api/projects", json={"name": name})
-    response.raise_for_status()
-    project = response.json()
-    root = Path(project["path"])
-    git(root, "init", "-q", "-b", "main")
-    (root / "README.md").write_text("# A project\n")
-    git(root, "add", "-A")
-    git(root, "commit", "-q", "-m", "start")
-    return project["id"], root
 
 
 # ------------------------------------------------------------------------------ memory

@@ -10,14 +10,12 @@ keeping what streamed, and once the head has room a follow-up resumes the conver
 
 from __future__ import annotations
 
-import subprocess
-from pathlib import Path
-
 from playwright.sync_api import expect
 
 from tests.browser.conftest import click_when_arrived, text_field
 from tests.browser.ui_support import TURN_TIMEOUT_MS, expect_status, send_follow_up, shots_dir
 from tests.support.helpers import assistant_texts
+from tests.support.ray_cluster import git, git_project
 from tests.support.scripted_model import text, tool_results, tool_use, user_texts
 
 STREAMED = "Looking at the project first, then I will ask you which greeting you prefer before writing it."
@@ -25,22 +23,6 @@ QUESTION = {"questions": [{"question": "Which greeting?", "header": "Greeting", 
                            "options": [{"label": "Hello", "description": "plain"},
                                        {"label": "Ahoy", "description": "nautical"}]}]}
 CUT_SHORT = "Half of this sentence reaches you before the machine"
-
-
-def git(cwd: Path, *args: str) -> str:
-    identity = ["-c", "user.name=Browser Test", "-c", "user.email=browser@example.com"]
-    return subprocess.run(["git", *identity, *args], cwd=cwd, check=True, capture_output=True, text=True).stdout
-
-
-def git_project(server, name: str) -> tuple[str, Path]:
-    with server.bearer() as api:
-        project = api.post("/api/projects", json={"name": name}).json()
-    root = Path(project["path"])
-    git(root, "init", "-q", "-b", "main")
-    (root / "README.md").write_text("# A project\n")
-    git(root, "add", "-A")
-    git(root, "commit", "-q", "-m", "start")
-    return project["id"], root
 
 
 def job_of(server, job_id: str) -> dict:
@@ -64,7 +46,8 @@ def test_a_job_on_the_second_node_streams_asks_writes_merges_and_survives_losing
                                  "RAY_AGENT_MEMORY_MB": "512", "GRACE_PERIOD_SECONDS": "600"})
     page = new_page(server)
     page.set_viewport_size({"width": 1440, "height": 900})
-    project_id, root = git_project(server, "cluster")
+    with server.bearer() as api:
+        project_id, root = git_project(api, "cluster")
     for _ in range(3):
         scripted_model.add_response(_asks_then_writes)
 

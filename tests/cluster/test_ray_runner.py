@@ -17,26 +17,10 @@ from pathlib import Path
 import pytest
 
 from tests.support.main_process import run_main, start_main
-from tests.support.ray_cluster import RayCluster
+from tests.support.ray_cluster import RayCluster, git, git_project
 from tests.support.scripted_model import text, tool_results, tool_use
 
 TURN_S = 90.0
-
-
-def git(cwd: Path, *args: str) -> str:
-    identity = ["-c", "user.name=Cluster Test", "-c", "user.email=cluster@example.com"]
-    return subprocess.run(["git", *identity, *args], cwd=cwd, check=True, capture_output=True, text=True).stdout
-
-
-def project(api, name: str, committed: bool = True) -> tuple[str, Path]:
-    made = api.post("/api/projects", json={"name": name}).json()
-    root = Path(made["path"])
-    if committed:
-        git(root, "init", "-q", "-b", "main")
-        (root / "README.md").write_text("# demo\n")
-        git(root, "add", "-A")
-        git(root, "commit", "-q", "-m", "start")
-    return made["id"], root
 
 
 def wait_for_status(api, job_id: str, *wanted: str, timeout: float = TURN_S) -> dict:
@@ -59,7 +43,7 @@ def _loaded_libraries(pid: int) -> str:
 def test_with_runner_unset_nothing_of_ray_is_loaded(claude_env, scripted_model, tmp_path):
     scripted_model.add_response(text("Local as ever."))
     with run_main(tmp_path / "server", claude_env.projects_root) as server, server.bearer() as api:
-        project_id, _ = project(api, "local")
+        project_id, _ = git_project(api, "local")
         job = api.post("/api/jobs", json={"project_id": project_id, "prompt": "hi", "isolated": True}).json()
         assert wait_for_status(api, job["id"], "idle", "completed")["runs_on"] is None
         maps = _loaded_libraries(server.proc.pid)
@@ -70,7 +54,7 @@ def test_with_runner_unset_nothing_of_ray_is_loaded(claude_env, scripted_model, 
 def test_a_project_that_is_not_a_git_repository_is_refused_plainly(claude_env, ray_cluster, tmp_path):
     with run_main(tmp_path / "server", claude_env.projects_root, env=ray_env(ray_cluster)) as server, \
             server.bearer() as api:
-        project_id, root = project(api, "loose files", committed=False)
+        project_id, root = git_project(api, "loose files", committed=False)
         answer = api.post("/api/jobs", json={"project_id": project_id, "prompt": "hi"})
         assert answer.status_code == 400, answer.text
         assert "is not a git repository, so it cannot run there" in answer.json()["detail"]
@@ -84,7 +68,7 @@ def test_stop_interrupts_a_remote_turn_and_closing_ends_its_agent(claude_env, sc
     scripted_model.add_response(text("Short this time."))
     with run_main(tmp_path / "server", claude_env.projects_root, env=ray_env(ray_cluster)) as server, \
             server.bearer() as api:
-        project_id, _ = project(api, "stopped")
+        project_id, _ = git_project(api, "stopped")
         job = api.post("/api/jobs", json={"project_id": project_id, "prompt": "go on and on"}).json()
         scripted_model.wait_for_requests(1, timeout=TURN_S)
         agents = Path(ray_cluster.nodes[0].folder, "agents", job["id"])
@@ -111,7 +95,7 @@ def test_a_machine_lost_between_turns_leaves_the_job_resting_and_resumable_elsew
     scripted_model.add_response(text("Second answer, from the head."))
     with run_main(tmp_path / "server", claude_env.projects_root, env=ray_env(ray_cluster)) as server, \
             server.bearer() as api:
-        project_id, _ = project(api, "rest")
+        project_id, _ = git_project(api, "rest")
         with ray_cluster.head_held():
             second = ray_cluster.add_node()
             job = api.post("/api/jobs", json={"project_id": project_id, "prompt": "first question"}).json()
@@ -143,7 +127,7 @@ def test_after_a_server_crash_the_agent_left_on_the_cluster_hands_its_work_back(
     scripted_model.add_response(_sleeps_then_writes)
     server = start_main(tmp_path / "server", claude_env.projects_root, env=ray_env(ray_cluster))
     with server.bearer() as api:
-        project_id, root = project(api, "crash")
+        project_id, root = git_project(api, "crash")
         job = api.post("/api/jobs", json={"project_id": project_id, "prompt": "write late",
                                           "permission_mode": "bypassPermissions"}).json()
     scripted_model.wait_for_requests(1, timeout=TURN_S)

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 START_TIMEOUT_S = 60.0
+IDENTITY = ["-c", "user.name=Cluster Test", "-c", "user.email=cluster@example.com"]
 RAY_ENV = {"RAY_USAGE_STATS_ENABLED": "0", "RAY_DISABLE_DOCKER_CPU_WARNING": "1"}
 
 
@@ -116,6 +117,24 @@ class RayCluster:
             node.stop()
         for node in self.nodes:
             shutil.rmtree(node.folder, ignore_errors=True)
+
+
+def git(cwd: Path, *args: str) -> str:
+    return subprocess.run(["git", *IDENTITY, *args], cwd=cwd, check=True, capture_output=True, text=True).stdout
+
+
+def git_project(api, name: str, committed: bool = True) -> tuple[str, Path]:
+    """A new project (through the API client `api`), a git repository with one commit unless not `committed`:
+    a job on the cluster works in a clone of it. Returns (project id, its folder)."""
+    response = api.post("/api/projects", json={"name": name})
+    response.raise_for_status()
+    root = Path(response.json()["path"])
+    if committed:
+        git(root, "init", "-q", "-b", "main")
+        (root / "README.md").write_text("# A project\n")
+        git(root, "add", "-A")
+        git(root, "commit", "-q", "-m", "start")
+    return response.json()["id"], root
 
 
 # A driver with one actor on the head that takes all of its CPUs, until the driver is killed.
