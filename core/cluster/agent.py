@@ -84,7 +84,7 @@ class Agent:
         self.last_seq = 0
         self.arrived = asyncio.Event()
         self.written = 0
-        self.write_lock = asyncio.Lock()
+        self.write_turn = asyncio.Condition()  # writes go to the CLI in their numbers' order
         self.transport: Any = None
         self.pump: asyncio.Task | None = None
         self.spec: StartSpec | None = None
@@ -129,11 +129,15 @@ class Agent:
         return list(self.items)
 
     async def write(self, number: int, data: str) -> None:
-        async with self.write_lock:
+        """Write the server's `number`th line to the CLI, after every earlier one (the server does not wait for
+        one write before it sends the next, and Ray may start them out of order)."""
+        async with self.write_turn:
+            await self.write_turn.wait_for(lambda: number <= self.written + 1)
             if number <= self.written:
                 return  # sent again after a lost answer: it was written
             await self.transport.write(self.paths.to_node(data))
             self.written = number
+            self.write_turn.notify_all()
             if '"type":"user"' in data.replace(" ", ""):
                 self.turn_active = True
 

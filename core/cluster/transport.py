@@ -44,7 +44,8 @@ class RayTransport(Transport):
         self.ready = True
         self.have = 0  # the last item read from the actor
         self.written = 0
-        self.write_lock = asyncio.Lock()
+        self.writes: set[asyncio.Future] = set()  # sent, not yet confirmed by the actor
+        self.failure: MachineLost | None = None
 
     async def connect(self) -> None:
         return None  # the runner started the actor and its CLI before handing this over
@@ -53,10 +54,29 @@ class RayTransport(Transport):
         return self.ready
 
     async def write(self, data: str) -> None:
-        async with self.write_lock:
-            self.written += 1
-            number = self.written
-            await self._call("write", number, data)
+        """Send a line to the CLI without waiting for the actor's answer (a round trip to another machine);
+        lines are numbered, and the actor writes them in order. A failed write is the reader's to report."""
+        if self.failure is not None:
+            raise self.failure
+        self.written += 1
+        number = self.written
+        sent = asyncio.ensure_future(self._confirm(number, data, self.actor.write.remote(number, data)))
+        self.writes.add(sent)
+        sent.add_done_callback(self.writes.discard)
+
+    async def _confirm(self, number: int, data: str, first: Any) -> None:
+        import ray
+
+        try:
+            await first
+        except (ray.exceptions.ActorUnavailableError, ray.exceptions.RaySystemError):
+            try:
+                await self._call("write", number, data)  # the same number: written once whatever happened
+            except MachineLost as exc:
+                self.failure = exc
+        except Exception as exc:
+            self.failure = MachineLost(f"{LOST}: a message to {self.where} was not delivered "
+                                       f"({_first_line(exc)}).")
 
     async def end_input(self) -> None:
         with contextlib.suppress(MachineLost):
@@ -67,6 +87,8 @@ class RayTransport(Transport):
 
     async def _read(self) -> AsyncIterator[dict[str, Any]]:
         while self.ready:
+            if self.failure is not None:
+                raise self.failure
             items = await self._call("read", self.have, POLL_S, timeout=POLL_S + 30)
             for number, kind, payload in items:
                 if kind == "sync":  # taken in before it counts as had: a close after it does not send it again
