@@ -181,7 +181,7 @@ class RayRunner:
     async def reclaim(self, cwd_of: Callable[[str], str | None],
                       report: Callable[[str, dict[str, Any], str | None], None]) -> None:
         """Actors still alive from before a restart: bring back what their jobs did, then end them.
-        `cwd_of(job_id)`: the job's worktree here (None: the server no longer knows the job);
+        `cwd_of(job_id)`: the job's worktree here (None: not a job of this server's, left alone);
         `report(job_id, state, problem)` tells the job (state: where it ran, its session id)."""
         await self.joined()
         import ray
@@ -190,11 +190,14 @@ class RayRunner:
                  if entry.get("namespace") == NAMESPACE and entry["name"].startswith(ACTOR_PREFIX)]
         for name in names:
             job_id = name[len(ACTOR_PREFIX):]
+            cwd = cwd_of(job_id)
+            if cwd is None:
+                continue  # not one of ours: another server may share the cluster
             with contextlib.suppress(ValueError):
                 actor = ray.get_actor(name, namespace=NAMESPACE)
-                await self._reclaim_one(actor, job_id, cwd_of(job_id), report)
+                await self._reclaim_one(actor, job_id, cwd, report)
 
-    async def _reclaim_one(self, actor: Any, job_id: str, cwd: str | None,
+    async def _reclaim_one(self, actor: Any, job_id: str, cwd: str,
                            report: Callable[[str, dict[str, Any], str | None], None]) -> None:
         try:
             state = await asyncio.wait_for(_awaited(actor.state.remote()), RECLAIM_TIMEOUT_S)
@@ -204,8 +207,6 @@ class RayRunner:
             await _kill(actor)
             return
         await _kill(actor)
-        if cwd is None:
-            return
         problem = await asyncio.to_thread(workspace_sync.apply, cwd, final) if final else None
         report(job_id, {**state, "where": _describe(state)}, problem)
 
