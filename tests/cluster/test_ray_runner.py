@@ -47,27 +47,24 @@ def test_with_runner_unset_nothing_of_ray_is_loaded(claude_env, scripted_model, 
         job = api.post("/api/jobs", json={"project_id": project_id, "prompt": "hi", "isolated": True}).json()
         assert wait_for_status(api, job["id"], "idle", "completed")["runs_on"] is None
         maps = _loaded_libraries(server.proc.pid)
-        assert "claude_agent_sdk" in maps or "_bundled" in maps or "python" in maps  # the file is readable
+        assert ".so" in maps  # the server's shared libraries are listed: Ray's would be among them
         assert "/ray/" not in maps and "_raylet" not in maps
 
 
-def test_a_project_that_is_not_a_git_repository_is_refused_plainly(claude_env, ray_cluster, tmp_path):
-    with run_main(tmp_path / "server", claude_env.projects_root, env=ray_env(ray_cluster)) as server, \
-            server.bearer() as api:
-        project_id, root = git_project(api, "loose files", committed=False)
-        answer = api.post("/api/jobs", json={"project_id": project_id, "prompt": "hi"})
-        assert answer.status_code == 400, answer.text
-        assert "is not a git repository, so it cannot run there" in answer.json()["detail"]
-        assert api.get("/api/jobs", params={"project_id": project_id}).json() == []
-        assert list(root.iterdir()) == []
-
-
-def test_stop_interrupts_a_remote_turn_and_closing_ends_its_agent(claude_env, scripted_model, ray_cluster,
-                                                                   tmp_path):
+def test_a_loose_project_is_refused_and_stop_and_close_work_on_a_remote_job(claude_env, scripted_model,
+                                                                           ray_cluster, tmp_path):
     scripted_model.add_response(text("A long answer that never ends", chunk=4, delay=0.05, stall=True))
     scripted_model.add_response(text("Short this time."))
     with run_main(tmp_path / "server", claude_env.projects_root, env=ray_env(ray_cluster)) as server, \
             server.bearer() as api:
+        # A project that is not a git repository cannot run on the cluster: said plainly, nothing made.
+        loose_id, loose = git_project(api, "loose files", committed=False)
+        answer = api.post("/api/jobs", json={"project_id": loose_id, "prompt": "hi"})
+        assert answer.status_code == 400, answer.text
+        assert "is not a git repository, so it cannot run there" in answer.json()["detail"]
+        assert api.get("/api/jobs", params={"project_id": loose_id}).json() == []
+        assert list(loose.iterdir()) == []
+
         project_id, _ = git_project(api, "stopped")
         job = api.post("/api/jobs", json={"project_id": project_id, "prompt": "go on and on"}).json()
         scripted_model.wait_for_requests(1, timeout=TURN_S)
