@@ -103,6 +103,10 @@ def frame(services: Services, *, project_id: str | None = None, job_id: str | No
         ui.button(icon="bar_chart", on_click=lambda: ui.navigate.to("/usage")).props(
             "flat round color=white aria-label='Usage' data-testid=usage-link").classes("ccs-hide-phone").tooltip(
             "Usage: what agents cost")
+        if services.settings.runner == "ray":  # spec O2: the machines agents run on
+            ui.button(icon="hub", on_click=lambda: ui.navigate.to("/cluster")).props(
+                "flat round color=white aria-label='Cluster' data-testid=cluster-link").classes(
+                "ccs-hide-phone").tooltip("Cluster: the machines agents run on")
         Palette(services).button()
         Notifier(services).button()
         ui.button(icon="settings", on_click=lambda: ui.navigate.to("/settings/notifications")).props(

@@ -94,6 +94,10 @@ class ProjectSidebar:
             ui.button(icon="bar_chart", on_click=lambda: ui.navigate.to("/usage")).props(
                 "flat round dense aria-label='Usage' data-testid=usage-link-phone").classes("ccs-phone-only").style(
                 "flex: none")
+            if services.settings.runner == "ray":  # the machines agents run on (spec O2)
+                ui.button(icon="hub", on_click=lambda: ui.navigate.to("/cluster")).props(
+                    "flat round dense aria-label='Cluster' data-testid=cluster-link-phone").classes(
+                    "ccs-phone-only").style("flex: none")
         self.body = ui.column().classes("w-full gap-1")
         self._shown: tuple | None = None
         self._sections: dict[str, _ProjectSection] = {}

@@ -12,7 +12,21 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from core.api import approvals, conversation, files, git, jobs, mcp, memory, projects, push, review, streams, usage
+from core.api import (
+    approvals,
+    cluster,
+    conversation,
+    files,
+    git,
+    jobs,
+    mcp,
+    memory,
+    projects,
+    push,
+    review,
+    streams,
+    usage,
+)
 from core.api.errors import install_error_handlers
 from core.security.redact import RedactMiddleware
 from core.services import Services
@@ -38,7 +52,7 @@ def create_api(services: Services, *, heartbeat_s: float = 15.0) -> FastAPI:
     api.state.heartbeat_s = heartbeat_s
     install_error_handlers(api)
     for module in (projects, jobs, conversation, approvals, streams, files, git, memory, review, push, usage,
-                   mcp):
+                   mcp, cluster):
         api.include_router(module.router)
     # Also here, not only around NiceGUI's app: the API's bodies are masked however it is mounted.
     api.add_middleware(RedactMiddleware, redactor=services.redactor)

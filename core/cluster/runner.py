@@ -80,6 +80,28 @@ class RayRunner:
                 f"{_size(free.get('memory', 0) / 2**20)} of memory are free on {machines} "
                 f"machine{'s' if machines != 1 else ''}.")
 
+    def machines(self) -> list[dict[str, Any]]:
+        """Every machine the cluster knows (blocking): address, alive, head, CPUs and memory, total and free."""
+        import ray
+        from ray._private import state  # per-machine free room: not in Ray's public API
+
+        try:
+            free = state.available_resources_per_node()
+        except Exception:  # an older or newer Ray without it: totals only
+            free = {}
+        machines = []
+        for node in ray.nodes():
+            total = node.get("Resources") or {}
+            known = node["Alive"] and node["NodeID"] in free  # Ray leaves out what is used up
+            left = free.get(node["NodeID"]) or {}
+            machines.append({
+                "node_id": node["NodeID"], "address": node.get("NodeManagerAddress") or "", "alive": node["Alive"],
+                "head": "node:__internal_head__" in total, "cpus": total.get("CPU", 0),
+                "cpus_free": left.get("CPU", 0) if known else None,
+                "memory_mb": round(total.get("memory", 0) / 2**20),
+                "memory_free_mb": round(left.get("memory", 0) / 2**20) if known else None})
+        return sorted(machines, key=lambda m: (not m["alive"], not m["head"], m["address"]))
+
     # -- the runner seam (core/jobs/runner.py) ------------------------------------------------
 
     def connect(self, options: sdk.ClaudeAgentOptions,

@@ -53,7 +53,8 @@ ROUTES = {"/projects": "GET POST", "/projects/{p}": "GET PATCH", "/projects/{p}/
           "/jobs/{j}/changes": "GET", "/jobs/{j}/changes/hunks/{h}/accept": "POST",
           "/jobs/{j}/changes/hunks/{h}/reject": "POST", "/jobs/{j}/merge": "POST",
           "/jobs/{j}/export": "GET", "/jobs/import": "POST", "/jobs/{j}/context": "GET", "/usage": "GET",
-          "/usage/export.csv": "GET", "/projects/{p}/mcp": "GET", "/projects/{p}/mcp/{m}": "PUT DELETE",
+          "/usage/export.csv": "GET", "/cluster": "GET", "/projects/{p}/mcp": "GET",
+          "/projects/{p}/mcp/{m}": "PUT DELETE",
           "/jobs/{j}/mcp": "GET", "/jobs/{j}/mcp/{m}": "POST",
           "/push/key": "GET", "/push/subscriptions": "POST DELETE", "/push/preferences": "GET PUT",
           "/push/test": "POST"}

@@ -66,7 +66,17 @@ def test_a_job_on_the_second_node_streams_asks_writes_merges_and_survives_losing
         # A second machine joins: Ray places the job there, and its reply streams in.
         second = ray_cluster.add_node()
         expect(page.get_by_test_id("job-where")).to_contain_text(f"On {second.address}", timeout=TURN_TIMEOUT_MS)
+        # The cluster's page shows both machines and the job on the second.
+        machines = new_page(server)
+        machines.set_viewport_size({"width": 1440, "height": 900})
+        machines.goto("/cluster")
+        expect(machines.get_by_test_id("cluster-machine")).to_have_count(2)
+        card = machines.locator(f"[data-testid=cluster-machine][data-address='{second.address}']")
+        expect(card.get_by_test_id("cluster-job")).to_have_text("write a greeting")
+        expect(machines.get_by_test_id("cluster-summary")).to_contain_text("2 machines")
+        machines.screenshot(path=str(shots_dir(tmp_path) / "cluster-machines.png"))  # docs/scale-out.md shows it
         streaming = page.get_by_test_id("transcript").get_by_test_id("assistant-streaming")
+
         expect(streaming).to_contain_text(STREAMED[:16], timeout=TURN_TIMEOUT_MS)
         seen = streaming.inner_text().strip()
         assert STREAMED.startswith(seen) and len(seen) < len(STREAMED), seen
@@ -134,3 +144,9 @@ def test_a_job_on_the_second_node_streams_asks_writes_merges_and_survives_losing
     box = where.bounding_box()
     assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390, box
     phone.screenshot(path=str(tmp_path / "cluster-phone.png"))
+    phone.goto("/cluster")
+    expect(phone.get_by_test_id("cluster-machine")).to_have_count(2)
+    for room in phone.get_by_test_id("cluster-room").all():
+        box = room.bounding_box()
+        assert box is not None and box["x"] + box["width"] <= 390, box
+    phone.screenshot(path=str(tmp_path / "cluster-machines-phone.png"))

@@ -46,6 +46,8 @@ def test_with_runner_unset_nothing_of_ray_is_loaded(claude_env, scripted_model, 
         project_id, _ = git_project(api, "local")
         job = api.post("/api/jobs", json={"project_id": project_id, "prompt": "hi", "isolated": True}).json()
         assert wait_for_status(api, job["id"], "idle", "completed")["runs_on"] is None
+        assert api.get("/api/cluster").json() == {"runner": "local", "address": None, "agent_cpus": 1.0,
+                                                  "agent_memory_mb": 1024, "machines": []}
         maps = _loaded_libraries(server.proc.pid)
         assert ".so" in maps  # the server's shared libraries are listed: Ray's would be among them
         assert "/ray/" not in maps and "_raylet" not in maps
@@ -97,6 +99,10 @@ def test_a_machine_lost_between_turns_leaves_the_job_resting_and_resumable_elsew
             second = ray_cluster.add_node()
             job = api.post("/api/jobs", json={"project_id": project_id, "prompt": "first question"}).json()
             assert second.address in wait_for_status(api, job["id"], "idle")["runs_on"]
+            machines = {m["address"]: m for m in api.get("/api/cluster").json()["machines"]}
+            assert [j["id"] for j in machines[second.address]["jobs"]] == [job["id"]]
+            head = next(m for m in machines.values() if m["head"])
+            assert head["alive"] and head["jobs"] == [] and head["cpus_free"] == 0  # held by another program
             second.lose()
             wait_for(lambda: api.get(f"/api/jobs/{job['id']}").json()["hibernated"], "the job to rest", 60)
         resting = api.get(f"/api/jobs/{job['id']}").json()
