@@ -72,7 +72,12 @@ def default_root() -> Path:
 
 def where() -> dict[str, str]:
     """This machine, as people will see it named next to a job."""
-    return {"host": socket.gethostname(), "address": socket.gethostbyname(socket.gethostname())}
+    host = socket.gethostname()
+    try:
+        address = socket.gethostbyname(host)
+    except OSError:  # a machine whose own name does not resolve: Ray's address for it is used instead
+        address = ""
+    return {"host": host, "address": address}
 
 
 class Agent:
