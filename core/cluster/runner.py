@@ -26,7 +26,7 @@ from core import sdk
 from core.claude_home import claude_config_dir
 from core.cluster import workspace_sync
 from core.cluster.agent import Agent, StartSpec, Sync
-from core.cluster.transport import MachineLost, RayTransport
+from core.cluster.transport import MachineLost, RayTransport, awaited, first_line
 from core.errors import UserError
 from core.jobs.runner import RunTicket
 
@@ -42,13 +42,13 @@ RECLAIM_TIMEOUT_S = 30.0
 
 
 class RayRunner:
-    def __init__(self, address: str | None, cpus: float, memory_mb: int) -> None:
+    def __init__(self, address: str | None, cpus: float, memory_mb: int, git_at: workspace_sync.GitAt) -> None:
         self.address = address
         self.cpus = cpus
         self.memory_mb = memory_mb
+        self.git_at = git_at
         self.actor_class: Any = None
         self._init_lock = threading.Lock()
-        self.transports: dict[str, RayTransport] = {}
 
     # -- the cluster -------------------------------------------------------------------------
 
@@ -120,37 +120,33 @@ class RayRunner:
                             "Check that its head is running and reachable from this server, and that this machine "
                             "is a node of it (ray start --address=... --num-cpus=0; see docs/scale-out.md).") from None
         except Exception as exc:
-            raise UserError(f"The Ray cluster at {where} could not be joined: {_first_line(exc)}") from exc
+            raise UserError(f"The Ray cluster at {where} could not be joined: {first_line(exc)}") from exc
 
     @asynccontextmanager
     async def _session(self, options: sdk.ClaudeAgentOptions, ticket: RunTicket) -> AsyncIterator[Any]:
         await self.joined()
         cwd = str(options.cwd)
         branch, bundle, session_text, config = await asyncio.to_thread(
-            workspace_sync.outgoing, cwd, ticket.job_name, options.resume)
+            workspace_sync.outgoing, self.git_at, cwd, ticket.job_name, options.resume)
         spec = StartSpec(job_id=ticket.job_id, job_name=ticket.job_name, options=_portable(options), branch=branch,
                          bundle=bundle, server_cwd=cwd, server_config=str(claude_config_dir()),
                          session_id=options.resume, session_text=session_text, config_files=config)
         actor = await self._place(ticket)
-        transport = None
         try:
-            info = await asyncio.wait_for(_awaited(actor.start.remote(spec)), START_TIMEOUT_S)
+            info = await asyncio.wait_for(awaited(actor.start.remote(spec)), START_TIMEOUT_S)
             where = _describe(info)
             ticket.report(None, where)
-            transport = RayTransport(actor, cwd, options.stderr, ticket.warn, where)
-            self.transports[ticket.job_id] = transport
+            transport = RayTransport(actor, self.git_at, cwd, options.stderr, ticket.warn, where)
             client = sdk.ClaudeSDKClient(options, transport=transport)
             await client.connect()
         except BaseException as exc:
             await _kill(actor)
-            self.transports.pop(ticket.job_id, None)
             if isinstance(exc, Exception) and not isinstance(exc, UserError):
-                raise UserError(f"The job could not start on the Ray cluster: {_first_line(exc)}") from exc
+                raise UserError(f"The job could not start on the Ray cluster: {first_line(exc)}") from exc
             raise
         try:
             yield client
         finally:
-            self.transports.pop(ticket.job_id, None)
             await client.disconnect()  # the transport's close() brings the last work back and ends the actor
 
     async def _place(self, ticket: RunTicket) -> Any:
@@ -163,7 +159,7 @@ class RayRunner:
         had_room = await asyncio.to_thread(self.waiting_reason) is None
         actor = self.actor_class.options(name=name, namespace=NAMESPACE, lifetime="detached", max_restarts=0,
                                          max_concurrency=64, **self.resources()).remote(ticket.job_id)
-        alive = asyncio.ensure_future(_awaited(actor.state.remote()))
+        alive = asyncio.ensure_future(awaited(actor.state.remote()))
         began = time.monotonic()
         try:
             while True:
@@ -222,14 +218,14 @@ class RayRunner:
     async def _reclaim_one(self, actor: Any, job_id: str, cwd: str,
                            report: Callable[[str, dict[str, Any], str | None], None]) -> None:
         try:
-            state = await asyncio.wait_for(_awaited(actor.state.remote()), RECLAIM_TIMEOUT_S)
-            final: Sync | None = await asyncio.wait_for(_awaited(actor.stop.remote()), RECLAIM_TIMEOUT_S)
+            state = await asyncio.wait_for(awaited(actor.state.remote()), RECLAIM_TIMEOUT_S)
+            final: Sync | None = await asyncio.wait_for(awaited(actor.stop.remote()), RECLAIM_TIMEOUT_S)
         except Exception as exc:
             log.warning("the actor of job %s could not be reclaimed: %s", job_id, exc)
             await _kill(actor)
             return
         await _kill(actor)
-        problem = await asyncio.to_thread(workspace_sync.apply, cwd, final) if final else None
+        problem = await asyncio.to_thread(workspace_sync.apply, self.git_at, cwd, final) if final else None
         report(job_id, {**state, "where": _describe(state)}, problem)
 
 
@@ -269,14 +265,6 @@ def _describe(info: dict[str, Any]) -> str:
 
 def _size(megabytes: float) -> str:
     return f"{megabytes / 1024:.1f} GB" if megabytes >= 1024 else f"{megabytes:.0f} MB"
-
-
-def _first_line(exc: BaseException) -> str:
-    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
-
-
-async def _awaited(ref: Any) -> Any:
-    return await ref
 
 
 async def _kill(actor: Any) -> None:

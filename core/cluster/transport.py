@@ -34,9 +34,10 @@ class MachineLost(RunnerLost):
 
 
 class RayTransport(Transport):
-    def __init__(self, actor: Any, cwd: str, stderr: Callable[[str], None] | None,
+    def __init__(self, actor: Any, git_at: workspace_sync.GitAt, cwd: str, stderr: Callable[[str], None] | None,
                  warn: Callable[[str], None], where: str) -> None:
         self.actor = actor
+        self.git_at = git_at
         self.cwd = cwd
         self.stderr = stderr
         self.warn = warn  # a problem bringing a turn's work back, said on the job
@@ -76,7 +77,7 @@ class RayTransport(Transport):
                 self.failure = exc
         except Exception as exc:
             self.failure = MachineLost(f"{LOST}: a message to {self.where} was not delivered "
-                                       f"({_first_line(exc)}).")
+                                       f"({first_line(exc, 200)}).")
 
     async def end_input(self) -> None:
         with contextlib.suppress(MachineLost):
@@ -109,7 +110,7 @@ class RayTransport(Transport):
     async def take(self, sync: Sync | None) -> None:
         if sync is None:
             return
-        problem = await asyncio.to_thread(workspace_sync.apply, self.cwd, sync)
+        problem = await asyncio.to_thread(workspace_sync.apply, self.git_at, self.cwd, sync)
         if problem:
             self.warn(problem)
 
@@ -121,7 +122,7 @@ class RayTransport(Transport):
 
         actor, self.actor = self.actor, None
         try:
-            final = await asyncio.wait_for(_awaited(actor.stop.remote(self.have)), STOP_WAIT_S)
+            final = await asyncio.wait_for(awaited(actor.stop.remote(self.have)), STOP_WAIT_S)
             await self.take(final)
         except Exception:  # lost, or too slow: what the last turn sent is what the server keeps
             pass
@@ -138,11 +139,11 @@ class RayTransport(Transport):
         first_failure = None
         while True:
             try:
-                return await asyncio.wait_for(_awaited(getattr(self.actor, method).remote(*args)), timeout)
+                return await asyncio.wait_for(awaited(getattr(self.actor, method).remote(*args)), timeout)
             except ray.exceptions.ActorDiedError as exc:
                 self.ready = False
                 raise MachineLost(f"{LOST}: Ray reports that its agent on {self.where} died "
-                                  f"({_first_line(exc).rstrip('.')}).") from exc
+                                  f"({first_line(exc, 200).rstrip('.')}).") from exc
             except (ray.exceptions.ActorUnavailableError, ray.exceptions.RaySystemError, TimeoutError) as exc:
                 first_failure = first_failure or time.monotonic()
                 if time.monotonic() - first_failure > UNREACHABLE_FOR_S:
@@ -152,9 +153,11 @@ class RayTransport(Transport):
                 await asyncio.sleep(0.5)
 
 
-async def _awaited(ref: Any) -> Any:
+async def awaited(ref: Any) -> Any:
+    """A Ray object reference as a coroutine (for asyncio.wait_for and ensure_future)."""
     return await ref
 
 
-def _first_line(exc: BaseException) -> str:
-    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+def first_line(exc: BaseException, limit: int = 300) -> str:
+    """The first line of an error's words: Ray's run to many lines of stack."""
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:limit]

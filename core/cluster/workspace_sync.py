@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from core.claude_home import claude_config_dir, find_session_file
@@ -21,6 +22,8 @@ from core.workspace.git.service import GitService
 
 RECENT_BYTES = 4 * 1024 * 1024  # how far back a line sent again is looked for
 _UUID = re.compile(r'"uuid":"([0-9a-f-]{36})"')
+# The server's one GitService per folder (services.workspaces.git_at): its lock is also the Git tab's and the API's.
+GitAt = Callable[[str], GitService]
 
 
 def session_file(cwd: str, session_id: str) -> Path:
@@ -28,9 +31,10 @@ def session_file(cwd: str, session_id: str) -> Path:
     return claude_config_dir() / "projects" / project_key(str(Path(cwd).resolve())) / f"{session_id}.jsonl"
 
 
-def outgoing(cwd: str, job_name: str, session_id: str | None) -> tuple[str, bytes, str, dict[str, bytes]]:
+def outgoing(git_at: GitAt, cwd: str, job_name: str,
+             session_id: str | None) -> tuple[str, bytes, str, dict[str, bytes]]:
     """(branch, bundle of it, session text, config files) for a node to start from."""
-    work = GitService(cwd)
+    work = git_at(cwd)
     with work.lock:
         branch = work.current_branch()
         if branch is None:
@@ -54,11 +58,11 @@ def outgoing(cwd: str, job_name: str, session_id: str | None) -> tuple[str, byte
     return branch, bundle, text, config
 
 
-def apply(cwd: str, sync: Sync) -> str | None:
+def apply(git_at: GitAt, cwd: str, sync: Sync) -> str | None:
     """Take in what a turn left on the node; returns what could not be taken in, in words, or None."""
     problem = None
     if sync.bundle:
-        problem = _take_commits(cwd, sync)
+        problem = _take_commits(git_at(cwd), sync)
     if sync.session_id and sync.session_text:
         path = session_file(cwd, sync.session_id)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -81,8 +85,7 @@ def _not_yet_in(path: Path, text: str) -> str:
                    if not (found := _UUID.search(line)) or found.group(1) not in known)
 
 
-def _take_commits(cwd: str, sync: Sync) -> str | None:
-    work = GitService(cwd)
+def _take_commits(work: GitService, sync: Sync) -> str | None:
     with work.lock, tempfile.TemporaryDirectory() as folder:
         target = Path(folder) / "turn.bundle"
         target.write_bytes(sync.bundle or b"")

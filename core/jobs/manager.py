@@ -78,7 +78,8 @@ class JobManager(JobRecords):
         if settings.runner == "ray":
             from core.cluster.runner import RayRunner  # Ray only when configured
 
-            self.remote_runner = RayRunner(settings.ray_address, settings.ray_agent_cpus, settings.ray_agent_memory_mb)
+            self.remote_runner = RayRunner(settings.ray_address, settings.ray_agent_cpus, settings.ray_agent_memory_mb,
+                                           git_at=lambda path: self.isolation.git_at(path))
         elif settings.warm_pool_size > 0:
             self.runner = WarmPool(self.local_runner, settings.warm_pool_size, settings.warm_pool_ttl_s,
                                    room=lambda: self.liveness.spare_room())

@@ -113,7 +113,6 @@ class SessionReports:
 
     def on_turn_end(self, session: LiveSession, result: sdk.ResultMessage, cost: float) -> None:
         job = session.job
-        job.waiting_for = None
         self.jobs.checkpoints.keep_what_streamed(session)  # a stopped turn leaves the text it had streamed
         self.jobs.scheduler.release(job.id)
         session.holds_slot = False
